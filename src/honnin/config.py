@@ -1,0 +1,113 @@
+"""Settings: one pydantic-settings class read from ``HONNIN_*`` environment variables.
+
+Built by the app factory (or the CLI), never at import time. Demo mode may generate
+secrets; ``serve`` refuses to start while a secret is missing or still the default.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from honnin.errors import HonninError
+
+# The secrets that production must set itself; demo mode fills them in.
+REQUIRED_SECRETS = ("admin_token", "data_key", "subject_key", "webhook_secret")
+DEFAULT_SECRET_MARKER = "change-me"  # noqa: S105 - a marker to refuse, not a secret
+
+
+class ConfigurationError(HonninError):
+    """The settings cannot run the platform in the requested mode."""
+
+    code = "configuration_error"
+    status = 500
+
+
+class Settings(BaseSettings):
+    """Every tunable of a deployment. Field ``x`` reads ``HONNIN_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="HONNIN_", extra="ignore")
+
+    mode: Literal["demo", "production", "test"] = "production"
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    var_dir: Path = Path("var")
+
+    database_url: str = ""
+    database_echo: bool = False
+    redis_url: str = ""
+
+    # Secrets. Empty means "not set".
+    admin_token: SecretStr = SecretStr("")
+    data_key: SecretStr = SecretStr("")  # base64 AES-256 key(s) for PII at rest
+    subject_key: SecretStr = SecretStr("")  # HMAC key for pseudonymous subject ids
+    webhook_secret: SecretStr = SecretStr("")
+
+    token_issuer: str = ""
+    token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    signing_key_rotation_days: int = Field(default=30, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    client_assertion_max_age_seconds: int = Field(default=300, ge=30)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'honnin.db').as_posix()}"
+
+    @property
+    def issuer(self) -> str:
+        return self.token_issuer or self.base_url.rstrip("/")
+
+    def missing_secrets(self) -> list[str]:
+        """Names of the ``HONNIN_*`` secrets that are unset or still a default."""
+        missing = []
+        for name in REQUIRED_SECRETS:
+            value: SecretStr = getattr(self, name)
+            raw = value.get_secret_value()
+            if not raw or DEFAULT_SECRET_MARKER in raw:
+                missing.append(f"HONNIN_{name.upper()}")
+        return missing
+
+    def require_production_secrets(self) -> None:
+        missing = self.missing_secrets()
+        if missing:
+            msg = f"refusing to start: set {', '.join(missing)} (missing or default)"
+            raise ConfigurationError(msg)
+
+
+def generate_demo_secrets(settings: Settings, *, secrets_file: Path) -> Settings:
+    """Fill unset secrets from ``secrets_file``, creating it on first run.
+
+    Reusing the file keeps tokens and encrypted rows readable across demo restarts.
+    """
+    import base64
+    import json
+
+    stored: dict[str, str] = {}
+    if secrets_file.exists():
+        stored = json.loads(secrets_file.read_text())
+    changed = False
+    for name in REQUIRED_SECRETS:
+        if name not in stored:
+            raw = secrets.token_bytes(32)
+            stored[name] = base64.b64encode(raw).decode() if name == "data_key" else raw.hex()
+            changed = True
+    if changed:
+        secrets_file.parent.mkdir(parents=True, exist_ok=True)
+        secrets_file.write_text(json.dumps(stored, indent=2))
+        secrets_file.chmod(0o600)
+    updates: dict[str, SecretStr] = {}
+    for name in REQUIRED_SECRETS:
+        current: SecretStr = getattr(settings, name)
+        if not current.get_secret_value():
+            updates[name] = SecretStr(stored[name])
+    return settings.model_copy(update=updates)

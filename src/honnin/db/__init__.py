@@ -1,0 +1,6 @@
+"""Database: SQLAlchemy 2 async engine and session, declarative base, Alembic migrations."""
+
+from honnin.db.base import Base
+from honnin.db.engine import Database
+
+__all__ = ["Base", "Database"]

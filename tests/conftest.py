@@ -1,0 +1,91 @@
+"""Test-wide fixtures: the database backends every DB test runs on.
+
+``make test`` starts a throw-away PostgreSQL (scripts/test-services.sh) and exports
+``HONNIN_TEST_POSTGRES_URL``. Run outside it, PostgreSQL cases are skipped, unless
+``HONNIN_REQUIRE_TEST_SERVICES`` is set, in which case they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from honnin.db import Database
+from honnin.db.migrate import upgrade
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+def _services_required() -> bool:
+    return bool(os.environ.get("HONNIN_REQUIRE_TEST_SERVICES"))
+
+
+def postgres_base_url() -> str:
+    url = os.environ.get("HONNIN_TEST_POSTGRES_URL", "")
+    if not url:
+        if _services_required():
+            pytest.fail("HONNIN_TEST_POSTGRES_URL is not set but test services are required")
+        pytest.skip("PostgreSQL not started (run through make test)")
+    return url
+
+
+def redis_url() -> str:
+    url = os.environ.get("HONNIN_TEST_REDIS_URL", "")
+    if not url:
+        if _services_required():
+            pytest.fail("HONNIN_TEST_REDIS_URL is not set but test services are required")
+        pytest.skip("Redis not started (run through make test)")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database URL on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'honnin.db'}"
+    else:
+        url = create_postgres_database()
+    upgrade(url)
+    return url
+
+
+def create_postgres_database() -> str:
+    """Create an empty database on the test PostgreSQL cluster and return its URL."""
+    import asyncio
+
+    import asyncpg
+
+    base = postgres_base_url()
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    dsn = base.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def create() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED_DIR.is_dir():
+        pytest.fail(f"../shared not found beside the checkout ({SHARED_DIR})")
+    return SHARED_DIR
