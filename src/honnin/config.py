@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # --- documents settings (owned by honnin.documents) ---
+    # --- end documents settings ---
+
+    # --- faces settings (owned by honnin.faces) ---
+    # --- end faces settings ---
+
+    # --- ledger settings (owned by honnin.ledger) ---
+    # --- end ledger settings ---
+
+    # --- banks settings (owned by honnin.banks / honnin.sandbox) ---
+    # --- end banks settings ---
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
