@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES: tuple[str, ...] = ()
+MODEL_MODULES: tuple[str, ...] = (
+    "honnin.audit.models",
+    "honnin.contracts.models",
+    "honnin.auth.models",
+)
 
 
 def import_all_models() -> None:

@@ -6,6 +6,8 @@ Revises: ${down_revision | comma,n}
 
 from alembic import op
 import sqlalchemy as sa
+
+import honnin.db.base
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -1,0 +1,118 @@
+"""FastAPI application factory: the composition root.
+
+Settings are read here (never at import time); every collaborator (database, clock, key
+ring, services) is built once and handed to the services that need it, then exposed to the
+routers on ``app.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from honnin import __version__
+from honnin.audit.service import AuditService
+from honnin.auth import api as auth_api
+from honnin.auth.keys import SigningKeyStore
+from honnin.auth.service import ClientService
+from honnin.clock import Clock, SystemClock
+from honnin.config import Settings
+from honnin.contracts import api as contracts_api
+from honnin.contracts.service import ContractService
+from honnin.db import Database
+from honnin.gateway import ops
+from honnin.gateway.dependencies import parse_admin_tokens
+from honnin.gateway.middleware import HttpMetrics, RequestContextMiddleware
+from honnin.gateway.problems import install_problem_handlers
+from honnin.logging import configure_logging
+from honnin.security.aead import KeyRing
+
+API_DESCRIPTION = """\
+Honnin identity-confirmation platform.
+
+Enterprises authenticate with OAuth 2.0 client credentials at `/oauth/token`
+(`client_secret_basic` or `private_key_jwt`) and call `/v1/...` with the Bearer token.
+Operators call `/admin/v1/...` with an admin token. Every error is an RFC 9457
+`application/problem+json` document with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    if settings.mode == "production":
+        settings.require_production_secrets()
+    configure_logging(level=settings.log_level, json_output=settings.log_json)
+    clock = clock or SystemClock()
+
+    database = Database(settings.resolved_database_url, echo=settings.database_echo)
+    key_ring = KeyRing.from_setting(settings.data_key.get_secret_value())
+    audit = AuditService(clock=clock)
+    issuer = settings.issuer
+    token_endpoint = issuer + "/oauth/token"
+    key_store = SigningKeyStore(
+        database=database,
+        clock=clock,
+        key_ring=key_ring,
+        rotation_period=timedelta(days=settings.signing_key_rotation_days),
+        token_ttl=timedelta(seconds=settings.token_ttl_seconds),
+    )
+    clients = ClientService(
+        clock=clock,
+        audit=audit,
+        key_store=key_store,
+        issuer=issuer,
+        token_endpoint=token_endpoint,
+        token_ttl=timedelta(seconds=settings.token_ttl_seconds),
+        assertion_max_age=timedelta(seconds=settings.client_assertion_max_age_seconds),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await key_store.ensure_current()
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title="Honnin",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    registry = CollectorRegistry()
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.database = database
+    app.state.audit = audit
+    app.state.key_store = key_store
+    app.state.clients = clients
+    app.state.contracts = ContractService(clock=clock, audit=audit)
+    app.state.issuer = issuer
+    app.state.token_endpoint = token_endpoint
+    app.state.admin_tokens = parse_admin_tokens(settings.admin_token.get_secret_value())
+    app.state.metrics_registry = registry
+
+    install_problem_handlers(app)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=HttpMetrics(registry),
+    )
+    for router in (
+        ops.router,
+        auth_api.oauth_router,
+        auth_api.keys_router,
+        auth_api.admin_keys_router,
+        contracts_api.admin_router,
+        contracts_api.enterprise_router,
+    ):
+        app.include_router(router)
+    return app

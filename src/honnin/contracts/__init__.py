@@ -1,0 +1,1 @@
+"""Contracts: enterprises, banks, and the M:N contracts saying who may ask whom for what."""

@@ -1,0 +1,1 @@
+"""Security primitives: authenticated encryption of data at rest, secret hashing, pseudonyms."""
