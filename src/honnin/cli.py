@@ -26,11 +26,15 @@ app = typer.Typer(
 # name -> module defining a Typer ``app``; each domain package adds its own line.
 SUB_COMMANDS: dict[str, str] = {
     "db": "honnin.db.cli",
+    "ledger": "honnin.ledger.cli",
+    "admin": "honnin.contracts.cli",
     "sandbox": "honnin.sandbox.cli",
 }
 
 # Top-level commands defined in other modules: module -> function names.
-TOP_LEVEL_COMMANDS: dict[str, tuple[str, ...]] = {}
+TOP_LEVEL_COMMANDS: dict[str, tuple[str, ...]] = {
+    "honnin.server": ("serve", "demo"),
+}
 
 
 @app.command("bench")

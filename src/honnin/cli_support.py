@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from honnin.errors import HonninError
 
@@ -39,6 +40,10 @@ def cli_errors() -> Iterator[None]:
         yield
     except HonninError as exc:
         fail(f"{exc.code}: {exc.safe_message}")
+    except SQLAlchemyError as exc:
+        fail(
+            f"database error ({type(exc).__name__}); is the schema current? run: honnin db upgrade"
+        )
     except (OSError, ValueError) as exc:
         fail(str(exc))
 

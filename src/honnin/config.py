@@ -56,6 +56,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    workers: int = Field(default=1, ge=1, le=64)
 
     # --- documents settings (owned by honnin.documents) ---
     # --- end documents settings ---
@@ -64,6 +67,24 @@ class Settings(BaseSettings):
     # --- end faces settings ---
 
     # --- ledger settings (owned by honnin.ledger) ---
+    # Log identity: checkpoint origin (default: base_url host + /ledger) and Ed25519 keys as
+    # C2SP signed-note strings ``PRIVATE+KEY+<name>+<id>+<base64>``; demo/test generate them.
+    ledger_origin: str = ""
+    ledger_signing_key: SecretStr = SecretStr("")
+    ledger_witness_key: SecretStr = SecretStr("")  # cosignature/v1 key (type 0x04)
+    # HMAC key shared by the consortium so every provider derives the same subject id.
+    ledger_consortium_key: SecretStr = SecretStr("")
+    ledger_batch_size: int = Field(default=512, ge=1, le=20_000)
+    # Peers whose logs we witness and query: [{"origin", "url", "log_key"}] (JSON).
+    ledger_peers: list[dict[str, str]] = Field(default_factory=list)
+    # Witnesses that cosign our checkpoints and whose cosignatures we accept on peers'
+    # checkpoints: [{"name", "url", "key"}] (JSON); k of n = ledger_witness_quorum.
+    ledger_witnesses: list[dict[str, str]] = Field(default_factory=list)
+    ledger_witness_quorum: int = Field(default=1, ge=0)
+    ledger_accepted_methods: list[str] = Field(default_factory=lambda: ["jp_he", "icao_chip"])
+    ledger_lookup_max_age_days: int = Field(default=90, ge=1)
+    ledger_lookup_rate_per_minute: int = Field(default=30, ge=1)
+    ledger_salt_retention_days: int = Field(default=2557, ge=1)  # 7 years (AML records)
     # --- end ledger settings ---
 
     # --- banks settings (owned by honnin.banks / honnin.sandbox) ---
@@ -123,3 +144,17 @@ def generate_demo_secrets(settings: Settings, *, secrets_file: Path) -> Settings
         if not current.get_secret_value():
             updates[name] = SecretStr(stored[name])
     return settings.model_copy(update=updates)
+
+
+def cli_settings() -> Settings:
+    """Settings for operator commands run beside a deployment.
+
+    With no HONNIN_DATABASE_URL the command works on the embedded demo state under
+    ``var/`` and reuses its generated secrets; otherwise the production secrets are required.
+    """
+    settings = Settings()
+    if not settings.database_url:
+        demo = settings.model_copy(update={"mode": "demo"})
+        return generate_demo_secrets(demo, secrets_file=settings.var_dir / "secrets.json")
+    settings.require_production_secrets()
+    return settings

@@ -1,0 +1,93 @@
+"""The embedded demo deployment: SQLite under ``./var``, a demo enterprise, sandbox banks
+and contracts between them. Seeding is idempotent, so a restart reuses what exists."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from honnin.auth.models import OAuthClient
+from honnin.auth.service import ClientService
+from honnin.contracts.core import KNOWN_CLAIMS
+from honnin.contracts.service import ContractService
+from honnin.db import Database
+
+DEMO_ACTOR = "system:demo-seed"
+DEMO_CLIENT_ID = "demo-enterprise"
+DEMO_PURPOSE = "account_opening"
+DEMO_BANKS = {
+    "sakura_oidc": "Sakura Bank (OpenID Connect + OIDC4IDA, sandbox)",
+    "momiji_rest": "Momiji Bank (OAuth 2.0 + REST JSON, sandbox)",
+    "kaede_xml": "Kaede Shinkin Bank (OAuth 2.0 + XML, sandbox)",
+}
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    enterprise_id: str
+    client_id: str
+    client_secret: str
+
+
+def _load_or_create_secret(path: Path) -> str:
+    if path.exists():
+        stored = json.loads(path.read_text())
+        return str(stored["client_secret"])
+    secret = secrets.token_urlsafe(24)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"client_id": DEMO_CLIENT_ID, "client_secret": secret}, indent=2))
+    path.chmod(0o600)
+    return secret
+
+
+async def seed_demo(
+    *,
+    database: Database,
+    contracts: ContractService,
+    clients: ClientService,
+    credentials_file: Path,
+) -> DemoCredentials:
+    secret = _load_or_create_secret(credentials_file)
+    async with database.transaction() as session:
+        client = await session.get(OAuthClient, DEMO_CLIENT_ID)
+        if client is not None:
+            return DemoCredentials(
+                enterprise_id=client.enterprise_id, client_id=DEMO_CLIENT_ID, client_secret=secret
+            )
+        enterprise = await contracts.create_enterprise(
+            session, name="Demo Enterprise", webhook_url=None, actor=DEMO_ACTOR
+        )
+        await session.flush()
+        await clients.create_client(
+            session,
+            enterprise_id=enterprise.id,
+            scopes=None,
+            actor=DEMO_ACTOR,
+            client_id=DEMO_CLIENT_ID,
+            client_secret=secret,
+        )
+        existing = {b.id for b in await contracts.list_banks(session)}
+        for bank_id, name in DEMO_BANKS.items():
+            if bank_id not in existing:
+                await contracts.create_bank(
+                    session, bank_id=bank_id, name=name, profile=None, actor=DEMO_ACTOR
+                )
+        await session.flush()
+        for bank_id in DEMO_BANKS:
+            await contracts.create_contract(
+                session,
+                enterprise_id=enterprise.id,
+                bank_id=bank_id,
+                claims=sorted(KNOWN_CLAIMS),
+                purposes=[DEMO_PURPOSE],
+                valid_from=None,
+                valid_until=None,
+                rate_per_second=None,
+                daily_quota=None,
+                actor=DEMO_ACTOR,
+            )
+        return DemoCredentials(
+            enterprise_id=enterprise.id, client_id=DEMO_CLIENT_ID, client_secret=secret
+        )
