@@ -1,0 +1,252 @@
+"""An automated bank customer: logs in and answers the consent page over plain HTTP.
+
+Broker tests and benchmarks that run without a browser use it to complete the
+authorization-code flow (RFC 6749 §4.1.1-4.1.2) at a sandbox bank. It reads the HTML
+forms the bank serves, as a browser would, so it exercises the same pages a person sees
+(and, unchanged, the oidc-provider interop bank's forms too).
+
+The steps are written once as a generator of HTTP requests; :func:`complete_authorization`
+(async, ``httpx.AsyncClient``) and :func:`complete_authorization_sync` drive it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Literal
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import httpx
+
+from honnin.sandbox.banks.customers import SANDBOX_PASSWORD
+from honnin.sandbox.banks.errors import SandboxBankError
+
+Decision = Literal["allow", "deny"]
+MAX_REDIRECTS = 10
+
+
+class AutomatedUserError(SandboxBankError):
+    """The automated customer could not get through the bank's pages."""
+
+    code = "sandbox_user_failed"
+    status = 502
+
+
+@dataclass(slots=True)
+class HtmlForm:
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)  # names of visible text inputs
+    buttons: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[HtmlForm] = []
+        self.error_text: list[str] = []
+        self._in_error = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            method = attributes.get("method", "get").lower()
+            self.forms.append(HtmlForm(action=attributes.get("action", ""), method=method))
+        elif tag == "input" and self.forms:
+            form = self.forms[-1]
+            name = attributes.get("name", "")
+            kind = attributes.get("type", "text").lower()
+            if not name:
+                return
+            if kind == "hidden":
+                form.fields[name] = attributes.get("value", "")
+            elif kind in {"text", "password", "email"}:
+                form.inputs.append(name)
+            elif kind == "submit":
+                form.buttons.setdefault(name, []).append(attributes.get("value", ""))
+        elif tag == "button" and self.forms and attributes.get("name"):
+            self.forms[-1].buttons.setdefault(attributes["name"], []).append(
+                attributes.get("value", "")
+            )
+        elif attributes.get("id") in {"error-code", "error-description", "login-error"}:
+            self._in_error = True
+
+    def handle_endtag(self, _tag: str) -> None:
+        self._in_error = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_error and data.strip():
+            self.error_text.append(data.strip())
+
+
+def parse_forms(html: str) -> tuple[list[HtmlForm], str]:
+    """The forms of a page and any error text it shows."""
+    parser = _FormParser()
+    parser.feed(html)
+    return parser.forms, " ".join(parser.error_text)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One HTTP request the user agent makes next."""
+
+    method: str
+    url: str
+    data: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What came back: status, absolute URL, Location (absolute) and body text."""
+
+    status: int
+    url: str
+    location: str | None
+    text: str
+
+
+def _is_authorization_response(url: str) -> bool:
+    query = parse_qs(urlsplit(url).query)
+    return "code" in query or "error" in query
+
+
+def _pick_form(forms: list[HtmlForm], *, wants: str) -> HtmlForm | None:
+    for form in forms:
+        if form.method != "post":
+            continue
+        if wants == "login" and "password" in form.inputs:
+            return form
+        if wants == "consent" and not form.inputs and form.buttons:
+            return form
+    return None
+
+
+def _consent_choice(form: HtmlForm, decision: Decision) -> dict[str, str]:
+    for name, values in form.buttons.items():
+        for value in values:
+            lowered = value.lower()
+            if decision == "allow" and lowered in {"allow", "yes", "consent", "approve"}:
+                return {name: value}
+            if decision == "deny" and lowered in {"deny", "no", "abort", "cancel", "reject"}:
+                return {name: value}
+    msg = f"the consent page has no '{decision}' button"
+    raise AutomatedUserError(msg)
+
+
+def authorization_steps(
+    authorization_url: str,
+    *,
+    username: str,
+    password: str,
+    decision: Decision,
+) -> Generator[Step, Page, str]:
+    """The user agent's requests from ``authorization_url`` to the client's redirect URI.
+
+    Redirects are followed until a page with a login form is reached (so the flow may
+    start at the client, e.g. Honnin's inquiry URL). Returns the authorization response
+    URL (``code``/``state``/``iss`` or ``error``) without requesting it.
+    """
+    page = yield Step("GET", authorization_url)
+    logged_in = False
+    for _ in range(MAX_REDIRECTS * 2):
+        if page.location is not None:
+            if _is_authorization_response(page.location):
+                return page.location
+            page = yield Step("GET", page.location)
+            continue
+        forms, error_text = parse_forms(page.text)
+        if page.status >= 400 and not forms:
+            msg = f"the bank answered {page.status}: {error_text or 'no details'}"
+            raise AutomatedUserError(msg)
+        login = _pick_form(forms, wants="login")
+        if login is not None:
+            if logged_in:
+                raise AutomatedUserError(f"login rejected: {error_text or page.status}")
+            data = dict(login.fields)
+            login_name = next((n for n in login.inputs if n != "password"), "username")
+            data[login_name] = username
+            data["password"] = password
+            logged_in = True
+            page = yield Step("POST", urljoin(page.url, login.action or page.url), data)
+            continue
+        consent = _pick_form(forms, wants="consent")
+        if consent is not None:
+            data = dict(consent.fields) | _consent_choice(consent, decision)
+            page = yield Step("POST", urljoin(page.url, consent.action or page.url), data)
+            continue
+        msg = f"unexpected page (status {page.status}): {error_text or 'no form found'}"
+        raise AutomatedUserError(msg)
+    raise AutomatedUserError("too many pages or redirects")
+
+
+def _page(response: httpx.Response) -> Page:
+    location = response.headers.get("location") if response.is_redirect else None
+    url = str(response.url)
+    return Page(
+        status=response.status_code,
+        url=url,
+        location=urljoin(url, location) if location else None,
+        text=response.text if not location else "",
+    )
+
+
+async def complete_authorization(
+    authorization_url: str,
+    *,
+    username: str,
+    password: str = SANDBOX_PASSWORD,
+    decision: Decision = "allow",
+    http: httpx.AsyncClient | None = None,
+) -> str:
+    """Log in and decide at the bank; return the client redirect URL the bank chose.
+
+    A fresh client (with its own cookie jar, like a private browser window) is used
+    unless ``http`` is given.
+    """
+    owned = http is None
+    client = http or httpx.AsyncClient(timeout=10.0)
+    steps = authorization_steps(
+        authorization_url, username=username, password=password, decision=decision
+    )
+    try:
+        step = next(steps)
+        while True:
+            response = await client.request(step.method, step.url, data=step.data)
+            step = steps.send(_page(response))
+    except StopIteration as done:
+        return str(done.value)
+    except httpx.HTTPError as exc:
+        raise AutomatedUserError(f"HTTP error at the bank: {type(exc).__name__}") from exc
+    finally:
+        if owned:
+            await client.aclose()
+
+
+def complete_authorization_sync(
+    authorization_url: str,
+    *,
+    username: str,
+    password: str = SANDBOX_PASSWORD,
+    decision: Decision = "allow",
+    http: httpx.Client | None = None,
+) -> str:
+    """Blocking twin of :func:`complete_authorization`."""
+    owned = http is None
+    client = http or httpx.Client(timeout=10.0)
+    steps = authorization_steps(
+        authorization_url, username=username, password=password, decision=decision
+    )
+    try:
+        step = next(steps)
+        while True:
+            response = client.request(step.method, step.url, data=step.data)
+            step = steps.send(_page(response))
+    except StopIteration as done:
+        return str(done.value)
+    except httpx.HTTPError as exc:
+        raise AutomatedUserError(f"HTTP error at the bank: {type(exc).__name__}") from exc
+    finally:
+        if owned:
+            client.close()
