@@ -11,6 +11,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "honnin.audit.models",
     "honnin.contracts.models",
     "honnin.auth.models",
+    "honnin.ledger.models",
 )
 
 
