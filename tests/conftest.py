@@ -16,6 +16,7 @@ import pytest
 
 from honnin.db import Database
 from honnin.db.migrate import upgrade
+from support.platform import Platform, platform_settings, running_platform
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -89,3 +90,10 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.fail(f"../shared not found beside the checkout ({SHARED_DIR})")
     return SHARED_DIR
+
+
+@pytest.fixture
+async def platform(database_url: str) -> AsyncIterator[Platform]:
+    """The real app on a migrated database of each backend, reached through ASGI."""
+    async with running_platform(platform_settings(database_url)) as running:
+        yield running

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from honnin.schema_base import StrictModel
 
 
 class TokenResponse(BaseModel):
@@ -15,9 +17,7 @@ class TokenResponse(BaseModel):
     scope: str
 
 
-class ClientKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClientKeyCreate(StrictModel):
     jwk: dict[str, Any]
 
 

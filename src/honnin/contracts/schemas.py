@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, Field
 
 from honnin.contracts.core import ContractTerms
 from honnin.contracts.service import BankView, EnterpriseView
+from honnin.schema_base import StrictModel
 
 BANK_ID_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class EnterpriseCreate(StrictModel):

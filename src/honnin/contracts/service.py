@@ -315,7 +315,7 @@ class ContractService:
             .order_by(Bank.id)
         )
         seen: dict[str, BankView] = {}
-        for contract, bank in (await session.execute(query)).tuples():
+        for contract, bank in await session.execute(query):
             if _terms(contract).in_force(now) and bank.id not in seen:
                 seen[bank.id] = _bank_view(bank)
         return list(seen.values())

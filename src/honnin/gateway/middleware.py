@@ -67,6 +67,15 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            if _has_nul(scope):
+                await _send_problem(
+                    send_with_id,
+                    status=400,
+                    code="invalid_characters",
+                    detail="NUL characters are not allowed in the path or query",
+                    request_id=request_id,
+                )
+                return
             declared = _content_length(scope)
             if declared is not None and declared > self.max_body_bytes:
                 await _send_problem(
@@ -121,6 +130,12 @@ def _incoming_request_id(scope: Scope) -> str | None:
             text = value.decode("latin-1")
             return text if _REQUEST_ID.match(text) else None
     return None
+
+
+def _has_nul(scope: Scope) -> bool:
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+    query = scope.get("query_string", b"")
+    return any(b"%00" in part.lower() or b"\x00" in part for part in (raw_path, query))
 
 
 def _content_length(scope: Scope) -> int | None:
