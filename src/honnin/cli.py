@@ -29,6 +29,7 @@ SUB_COMMANDS: dict[str, str] = {
     "ledger": "honnin.ledger.cli",
     "admin": "honnin.contracts.cli",
     "sandbox": "honnin.sandbox.cli",
+    "face": "honnin.faces.cli",
 }
 
 # Top-level commands defined in other modules: module -> function names.
