@@ -177,6 +177,9 @@ class Flow:
         clean = {k: v for k, v in data.items() if v is not None}
         return self.http.post(f"{self.base_url}/token", data=clean, auth=auth)
 
+    def assertion(self, audience: str) -> str:
+        return client_assertion(audience)
+
     def kyc(self, access_token: str) -> httpx.Response:
         path = {"sakura_oidc": "/userinfo", "momiji_rest": "/api/v1/customer"}.get(
             self.bank_id, "/kyc/v1/customer"

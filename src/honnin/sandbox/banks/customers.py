@@ -12,6 +12,7 @@ Postal codes and towns are real places; the people are not.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 SANDBOX_PASSWORD = "sandbox"  # noqa: S105 - the documented password of fictional test users
@@ -175,6 +176,7 @@ CUSTOMERS: tuple[Customer, ...] = (
     ),
 )
 
+_SUBJECT_NAMESPACE = uuid.UUID("6f1d3c2e-9a57-4c1b-8f0e-2b7d5a4c9e13")
 _BY_USERNAME = {customer.username: customer for customer in CUSTOMERS}
 
 
@@ -183,6 +185,14 @@ def find_customer(username: str) -> Customer | None:
 
 
 def customer_number(bank_id: str, customer: Customer) -> str:
-    """A bank's own stable identifier of ``customer`` (the OAuth ``sub``)."""
+    """A bank's own stable identifier of ``customer`` (also its OAuth ``sub``).
+
+    Each bank numbers customers its own way: a UUID-style pairwise subject at さくら,
+    a ten-digit customer number at もみじ, ``K`` + seven digits at かえで.
+    """
     index = CUSTOMERS.index(customer) + 1
-    return f"{bank_id[:2].upper()}{index:08d}"
+    if bank_id == "momiji_rest":
+        return f"{index + 12_345_000:010d}"
+    if bank_id == "kaede_xml":
+        return f"K{index + 1_234_000:07d}"
+    return f"skr-{uuid.uuid5(_SUBJECT_NAMESPACE, f'{bank_id}:{customer.username}')}"

@@ -13,13 +13,12 @@ Only the data items the customer agreed to share are written (data minimisation)
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Collection, Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from honnin.sandbox.banks.customers import Customer, customer_number
+from honnin.sandbox.banks.customers import Address, Customer, customer_number
 from honnin.sandbox.banks.japanese import (
     to_fullwidth_digits,
     to_halfwidth_katakana,
@@ -37,23 +36,32 @@ SAKURA_CLAIMS_BY_ITEM: Mapping[str, tuple[str, ...]] = {
 }
 
 
-def _iso_utc(day: dt.date) -> str:
-    return f"{day.isoformat()}T00:00:00Z"
+JST_SUFFIX = "T10:00:00+09:00"  # account-opening checks are stamped 10:00 Japan time
+
+
+def verified_at(customer: Customer) -> str:
+    """When the bank verified the customer (account opening), ISO 8601 in JST."""
+    return customer.account_opened.isoformat() + JST_SUFFIX
+
+
+def _street_and_building(address: Address, street: str) -> str:
+    return f"{street} {address.building}" if address.building else street
 
 
 def sakura_verified_claims(
     customer: Customer,
     items: Collection[str],
     *,
-    bank_name: str,
     claim_names: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """An OIDC4IDA ``verified_claims`` object for ``customer``.
 
     ``claim_names`` narrows the claims to those asked for in an OIDC ``claims``
     request parameter (OIDC Core §5.5); ``None`` means every claim of ``items``.
+    The evidence is the bank's own: the driving permit it checked at account opening.
     """
     address = customer.address
+    street = _street_and_building(address, address.street)
     every: dict[str, Any] = {
         "family_name": customer.family_name,
         "given_name": customer.given_name,
@@ -61,15 +69,11 @@ def sakura_verified_claims(
         "given_name#ja-Kana-JP": customer.given_name_kana,
         "birthdate": customer.birthdate.isoformat(),
         "address": {
-            "formatted": (
-                f"〒{address.postal_code_hyphenated} {address.prefecture}"
-                f"{address.municipality}{address.street}"
-                + (f" {address.building}" if address.building else "")
-            ),
-            "street_address": address.street + (f" {address.building}" if address.building else ""),
-            "locality": address.municipality,
-            "region": address.prefecture,
+            "formatted": f"{address.prefecture}{address.municipality}{street}",
             "postal_code": address.postal_code_hyphenated,
+            "region": address.prefecture,
+            "locality": address.municipality,
+            "street_address": street,
             "country": "JP",
         },
     }
@@ -77,17 +81,31 @@ def sakura_verified_claims(
     if claim_names is not None:
         allowed &= set(claim_names)
     claims = {name: value for name, value in every.items() if name in allowed}
+    checked = verified_at(customer)
+    number = customer_number("sakura_oidc", customer)
     return {
         "verification": {
             "trust_framework": "jp_aml",
-            "time": _iso_utc(customer.account_opened),
+            "time": checked,
+            "verification_process": (
+                f"SKR-KYC-{customer.account_opened:%Y%m%d}-{number[-6:].upper()}"
+            ),
             "evidence": [
                 {
-                    "type": "electronic_record",
-                    "record": {
-                        "type": "bank_account",
-                        "source": {"name": bank_name, "country_code": "JPN"},
-                        "created_at": _iso_utc(customer.account_opened),
+                    "type": "document",
+                    "check_details": [
+                        {
+                            "check_method": "vpiruv",
+                            "organization": "sakura_bank",
+                            "time": checked,
+                        }
+                    ],
+                    "document_details": {
+                        "type": "driving_permit",
+                        "issuer": {
+                            "name": f"{address.prefecture}公安委員会",
+                            "country_code": "JPN",
+                        },
                     },
                 }
             ],
@@ -97,10 +115,13 @@ def sakura_verified_claims(
 
 
 def momiji_record(customer: Customer, items: Collection[str]) -> dict[str, Any]:
-    """The flat JSON customer record of もみじ銀行."""
+    """The flat JSON customer record of もみじ銀行 (docs/bank-mappings.md#momiji_rest)."""
     record: dict[str, Any] = {
+        "result": "OK",
         "customer_no": customer_number("momiji_rest", customer),
-        "kyc_checked_on": customer.account_opened.strftime("%Y%m%d"),
+        "branch_code": "123",
+        "kyc_status": "verified",
+        "kyc_verified_at": verified_at(customer),
     }
     if "name" in items:
         record["name_kanji"] = customer.full_name
@@ -110,13 +131,10 @@ def momiji_record(customer: Customer, items: Collection[str]) -> dict[str, Any]:
         record["birth_date"] = customer.birthdate.strftime("%Y%m%d")
     if "address" in items:
         address = customer.address
-        line = (
+        record["address"] = (
             f"〒{address.postal_code_hyphenated} {address.prefecture}{address.municipality}"
-            f"{address.street_hyphenated}"
+            + _street_and_building(address, address.street_hyphenated)
         )
-        if address.building:
-            line += f" {address.building}"
-        record["address"] = line
     return record
 
 
@@ -124,27 +142,34 @@ def momiji_body(customer: Customer, items: Collection[str]) -> bytes:
     return json.dumps(momiji_record(customer, items), ensure_ascii=False).encode()
 
 
+KAEDE_NAMESPACE = "urn:example:kaede-bank:kyc:1"
+
+
 def kaede_body(customer: Customer, items: Collection[str]) -> bytes:
-    """The XML customer record of かえで銀行 (UTF-8, full-width digits, wareki)."""
-    root = ET.Element("KycRecord", {"version": "1.0"})
-    ET.SubElement(root, "CustomerNumber").text = customer_number("kaede_xml", customer)
-    wareki_checked = to_wareki(customer.account_opened)
-    ET.SubElement(root, "VerifiedOn").text = wareki_checked.render()
+    """The XML record of かえで銀行 (docs/bank-mappings.md#kaede_xml).
+
+    UTF-8, default namespace, wareki birth date, full-width digits in the postal code
+    (its own element) and the street.
+    """
+    # Written as a literal xmlns attribute: ElementTree cannot emit a default namespace
+    # next to unqualified attributes, and every child inherits it when parsed.
+    root = ET.Element("KycResponse", {"xmlns": KAEDE_NAMESPACE, "version": "1.0"})
+    ET.SubElement(root, "Status").text = "OK"
+    record = ET.SubElement(root, "Customer", {"id": customer_number("kaede_xml", customer)})
     if "name" in items:
-        name = ET.SubElement(root, "Name")
-        ET.SubElement(name, "FamilyName").text = customer.family_name
-        ET.SubElement(name, "GivenName").text = customer.given_name
+        name = ET.SubElement(record, "Name", {"type": "kanji"})
+        ET.SubElement(name, "Family").text = customer.family_name
+        ET.SubElement(name, "Given").text = customer.given_name
     if "kana" in items:
-        kana = ET.SubElement(root, "NameKana")
-        ET.SubElement(kana, "FamilyName").text = customer.family_name_kana
-        ET.SubElement(kana, "GivenName").text = customer.given_name_kana
+        kana = ET.SubElement(record, "Name", {"type": "kana"})
+        ET.SubElement(kana, "Family").text = customer.family_name_kana
+        ET.SubElement(kana, "Given").text = customer.given_name_kana
     if "birthdate" in items:
-        born = to_wareki(customer.birthdate)
-        birth = ET.SubElement(root, "BirthDate", {"era": born.era.name})
-        birth.text = born.render()
+        birth = ET.SubElement(record, "BirthDate", {"calendar": "wareki"})
+        birth.text = to_wareki(customer.birthdate).render()
     if "address" in items:
         address = customer.address
-        element = ET.SubElement(root, "Address")
+        element = ET.SubElement(record, "Address")
         postal = f"{address.postal_code[:3]}－{address.postal_code[3:]}"
         ET.SubElement(element, "PostalCode").text = to_fullwidth_digits(postal)
         ET.SubElement(element, "Prefecture").text = address.prefecture
@@ -152,5 +177,6 @@ def kaede_body(customer: Customer, items: Collection[str]) -> bytes:
         ET.SubElement(element, "Street").text = to_fullwidth_digits(address.street)
         if address.building:
             ET.SubElement(element, "Building").text = to_fullwidth_digits(address.building)
+    ET.SubElement(record, "VerifiedAt").text = verified_at(customer)
     body: bytes = ET.tostring(root, encoding="utf-8")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body

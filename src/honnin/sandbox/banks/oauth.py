@@ -483,7 +483,10 @@ class BankAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if profile.protocol == "oidc":
             extensions.append(BankOpenIDCode(self))
         self.register_grant(CodeGrant, extensions)
-        self.register_extension(BankIssuer(self.issuer))
+        # register_extension keeps only what the extension's __call__ returns (None for
+        # IssuerParameter), so the instance is kept here to stamp early error redirects.
+        self._issuer_parameter = BankIssuer(self.issuer)
+        self.register_extension(self._issuer_parameter)
         if "private_key_jwt" in profile.token_auth_methods:
             audiences = [
                 self.issuer,
@@ -527,9 +530,7 @@ class BankAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def add_issuer(self, response: AuthlibResponse) -> AuthlibResponse:
         """RFC 9207 §2: every authorization response, errors included, names the issuer."""
-        for extension in self._extensions:
-            if isinstance(extension, BankIssuer):
-                extension.add_issuer_parameter(self, response)
+        self._issuer_parameter.add_issuer_parameter(self, response)
         return response
 
     def items_for(self, scope: str, claims_request: Mapping[str, Any] | None) -> frozenset[str]:
@@ -555,7 +556,7 @@ class BankAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         else:
             return claims
         claims["verified_claims"] = sakura_verified_claims(
-            user.customer, user.items, bank_name=self.profile.display_name, claim_names=names
+            user.customer, user.items, claim_names=names
         )
         return claims
 

@@ -333,6 +333,7 @@ class SandboxBank:
             self._claims_request(params)
             oauth.get_consent_grant(self._authlib_request(request, params, method="GET"))
         except OAuth2Error as error:
+            error.redirect_uri = None  # RFC 9126 §2.3: PAR errors are JSON, never redirects
             status, body, headers = error()
             return JSONResponse(dict(body), status_code=status, headers=dict(headers))
         request_uri, ttl = oauth.store_pushed(client_id, params)
