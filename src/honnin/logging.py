@@ -11,6 +11,12 @@ import sys
 import structlog
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    # Resolve sys.stderr when a logger is made, not at configure time, so redirected
+    # streams (supervisors, test capture) receive the lines.
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(*, level: str = "INFO", json_output: bool = True) -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
@@ -28,6 +34,6 @@ def configure_logging(*, level: str = "INFO", json_output: bool = True) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
