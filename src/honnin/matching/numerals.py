@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["KANJI_DIGITS", "KANJI_NUMERAL_CHARS", "kanji_to_int", "replace_kanji_numerals"]
+__all__ = [
+    "KANJI_DIGITS",
+    "KANJI_NUMERAL_CHARS",
+    "int_to_kanji",
+    "kanji_to_int",
+    "replace_kanji_numerals",
+]
 
 KANJI_DIGITS: dict[str, int] = {
     "〇": 0,
@@ -86,3 +92,25 @@ def replace_kanji_numerals(text: str, *, followed_by: str) -> str:
             return match.group(0)
 
     return pattern.sub(_convert, text)
+
+
+def int_to_kanji(value: int) -> str:
+    """The multiplicative kanji form (0 -> 〇, 12 -> 十二, 2024 -> 二千二十四), below 10^8."""
+    if not 0 <= value < 100_000_000:
+        raise ValueError("only 0 <= value < 10^8 is written")
+    if value == 0:
+        return "〇"
+    digits = "〇一二三四五六七八九"
+
+    def below_man(number: int) -> str:
+        out = []
+        for unit, symbol in ((1000, "千"), (100, "百"), (10, "十")):
+            count, number = divmod(number, unit)
+            if count:
+                out.append(("" if count == 1 else digits[count]) + symbol)
+        if number:
+            out.append(digits[number])
+        return "".join(out)
+
+    high, low = divmod(value, 10_000)
+    return (below_man(high) + "万" if high else "") + below_man(low)
