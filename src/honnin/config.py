@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     # --- end documents settings ---
 
     # --- faces settings (owned by honnin.faces) ---
+    # Defaults mirror honnin.faces (match.DEFAULT_THRESHOLD is calibrated: docs/faces.md).
+    faces_match_threshold: float = Field(default=0.57, gt=0.0, lt=1.5)
+    faces_max_pixels: int = Field(default=40_000_000, ge=10_000)
+    faces_detect_max_side: int = Field(default=640, ge=160, le=4096)
+    faces_challenge_length: int = Field(default=3, ge=1, le=8)
+    faces_challenge_ttl_seconds: int = Field(default=120, ge=10, le=3600)
+    faces_challenge_step_window_seconds: float = Field(default=6.0, gt=0.0, le=60.0)
+    faces_video_max_frames: int = Field(default=48, ge=4, le=240)
     # --- end faces settings ---
 
     # --- ledger settings (owned by honnin.ledger) ---

@@ -75,6 +75,8 @@ def _open(data: bytes) -> Image.Image:
     """Parse the header only (Pillow decodes pixels on ``load``)."""
     try:
         return Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except Image.DecompressionBombError as exc:
+        raise TooManyPixelsError("image exceeds the decoder's pixel limit") from exc
     except _DECODE_ERRORS as exc:
         raise CorruptImageError(_CORRUPT) from exc
 

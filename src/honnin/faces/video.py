@@ -86,6 +86,13 @@ def _read(path: str, *, max_frames: int, max_pixels: int, max_s: float) -> list[
             raise TooManyPixelsError(msg)
         fps = capture.get(cv2.CAP_PROP_FPS)
         fps = fps if 0 < fps <= 240 else 30.0
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        wanted: set[int] | None = None
+        if count > 0:
+            # The container knows its length: pick evenly spaced indices up front.
+            last = min(count, int(max_s * fps) + 1) - 1
+            picks = np.linspace(0, max(last, 0), min(max_frames, last + 1)).round()
+            wanted = set(picks.astype(int).tolist())
         decoded: list[Frame] = []
         index = 0
         stride = 1
@@ -98,13 +105,14 @@ def _read(path: str, *, max_frames: int, max_pixels: int, max_s: float) -> list[
                 break
             if bgr.shape[0] * bgr.shape[1] > max_pixels:
                 raise TooManyPixelsError("a video frame exceeds the pixel limit")
-            if index % stride == 0:
+            keep = index in wanted if wanted is not None else index % stride == 0
+            if keep:
                 rgb = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
                 decoded.append(Frame(pixels=rgb, t=t))
             index += 1
-            # Bounded memory for long clips: halve the kept frames and the rate, keeping
-            # the spacing even.
-            if len(decoded) >= 2 * max_frames:
+            # Unknown length: bounded memory by halving the kept frames and the rate,
+            # which keeps the spacing even.
+            if wanted is None and len(decoded) >= 2 * max_frames:
                 decoded = decoded[::2]
                 stride *= 2
     finally:
