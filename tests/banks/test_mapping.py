@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from honnin.banks.errors import BankPayloadError, MappingDefinitionError
 from honnin.banks.mapping import available_mappings, load_mapping, parse_mapping
 from honnin.banks.oidc4ida import validate_verified_claims
+from honnin.matching.dates import to_wareki
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "banks"
 FETCHED_AT = dt.datetime(2026, 11, 21, 4, 40, tzinfo=dt.UTC)
@@ -369,3 +373,73 @@ def test_xpath_predicates_positions_attributes_and_wildcards() -> None:
         xml, content_type="application/xml", bank_id="t", fetched_at=FETCHED_AT
     )
     assert result["claims"] == {"name": "2", "given_name": "1", "family_name": "z"}
+
+
+# --- properties ---------------------------------------------------------------------------
+
+_HALF: dict[str, str] = {}
+for _cp in range(0xFF61, 0xFFA0):
+    _HALF.setdefault(unicodedata.normalize("NFKC", chr(_cp)), chr(_cp))
+
+
+def to_halfwidth_kana(text: str) -> str:
+    """Full-width katakana as a bank writes it in half width (built from NFKC)."""
+    out = []
+    for ch in text:
+        if ch in _HALF:
+            out.append(_HALF[ch])
+            continue
+        base, *marks = unicodedata.normalize("NFD", ch)
+        mark = {"\u3099": "ﾞ", "\u309a": "ﾟ"}.get(marks[0]) if marks else None
+        out.append(_HALF[base] + mark if mark and base in _HALF else ch)
+    return "".join(out)
+
+
+@settings(max_examples=60)
+@given(st.binary(max_size=200), st.sampled_from(sorted(SAMPLES)))
+def test_arbitrary_bodies_map_or_fail_cleanly(body: bytes, bank: str) -> None:
+    try:
+        result = _apply(bank, body, SAMPLES[bank][1])
+    except BankPayloadError:
+        return
+    validate_verified_claims(result)
+
+
+def _wide(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isdigit() else c for c in text)
+
+
+@settings(max_examples=40)
+@given(
+    st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2020, 12, 31)),
+    st.from_regex(r"\A[0-9]{3}-[0-9]{4}\Z"),
+    st.integers(1, 9),
+    st.booleans(),
+)
+def test_kaede_output_is_width_invariant(
+    birth: dt.date, postal: str, block: int, wide: bool
+) -> None:
+    width = _wide if wide else str
+    xml = _sample("kaede_xml").decode()
+    xml = xml.replace("平成元年１月８日", width(to_wareki(birth)))
+    xml = xml.replace("９８０－０８１１", width(postal))
+    xml = xml.replace("一番町四丁目７番１７号", width(f"一番町{block}丁目7番17号"))
+    result = _apply("kaede_xml", xml.encode(), "application/xml")
+    validate_verified_claims(result)
+    assert result["claims"]["birthdate"] == birth.isoformat()
+    assert result["claims"]["address"]["postal_code"] == postal
+    assert result["claims"]["address"]["street_address"].startswith(f"一番町{block}丁目7番17号")
+
+
+@settings(max_examples=40)
+@given(
+    st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2030, 12, 31)),
+    st.from_regex(r"\A[ァ-ヶ]{1,6}\Z"),
+)
+def test_momiji_dates_and_kana(birth: dt.date, kana: str) -> None:
+    payload = json.loads(_sample("momiji_rest"))
+    payload["birth_date"] = birth.strftime("%Y%m%d")
+    payload["name_kana"] = to_halfwidth_kana(kana) + " ﾀﾛｳ"
+    claims = _apply("momiji_rest", payload, "application/json")["claims"]
+    assert claims["birthdate"] == birth.isoformat()
+    assert claims["family_name#ja-Kana-JP"] == kana

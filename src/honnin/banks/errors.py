@@ -35,3 +35,31 @@ class VerifiedClaimsInvalidError(BanksError):
 
     code = "verified_claims_invalid"
     status = 500
+
+
+class BankConnectionError(BanksError):
+    """A bank's connection profile is incomplete or invalid (operator configuration)."""
+
+    code = "bank_connection_invalid"
+    status = 422
+
+
+class BankUnreachableError(BanksError):
+    """The bank did not answer in time or the connection failed."""
+
+    code = "bank_timeout"
+    status = 504
+
+
+class BankProtocolError(BanksError):
+    """The bank answered outside the OAuth / OIDC protocol (bad status, bad token, bad ID token)."""
+
+    code = "bank_protocol_error"
+    status = 502
+
+
+class BankRefusedError(BanksError):
+    """The bank refused a request with an OAuth error (for example ``invalid_grant``)."""
+
+    code = "bank_refused"
+    status = 502

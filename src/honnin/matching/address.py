@@ -158,6 +158,13 @@ _CJK = "\u3400-\u9fff\uf900-\ufaff"
 _GA_BETWEEN_KANJI = re.compile(f"(?<=[{_CJK}])[ヶケヵがガ](?=[{_CJK}])")
 _NO_BETWEEN_KANJI = re.compile(f"(?<=[{_CJK}])[のノ之](?=[{_CJK}])")
 _HOUSE_NUMBER = re.compile(r"\d+(?:-\d+)+")
+_COUNTER_AFTER_NUMBER = re.compile(r"(\d+)(?:丁目|丁(?=\d)|番地|番(?!町)|地割)(?:の|ノ)?")
+_GO_AFTER_NUMBER = re.compile(r"(\d+)号")
+_NO_BETWEEN_NUMBERS = re.compile(r"(\d+)[のノ](?=\d)")
+_HYPHEN_RUN = re.compile(r"-{2,}")
+_DANGLING_HYPHEN = re.compile(r"-(?!\d)")
+_ROOM = re.compile(r"(\d+)号室?")
+_NUMERAL_LOOKAHEAD = f"(?:{_COUNTERS}|$)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,20 +264,20 @@ def normalize_street(text: str) -> str:
     street = remove_spaces(normalize_hyphens(_base(text)))
     street = street.replace("大字", "")
     street = street.removeprefix("字")
-    street = replace_kanji_numerals(street, followed_by=f"(?:{_COUNTERS}|$)")
+    street = replace_kanji_numerals(street, followed_by=_NUMERAL_LOOKAHEAD)
     street = _GA_BETWEEN_KANJI.sub("ケ", street)
-    street = re.sub(r"(\d+)(?:丁目|丁(?=\d)|番地|番(?!町)|地割)(?:の|ノ)?", r"\1-", street)
-    street = re.sub(r"(\d+)号", r"\1", street)
-    street = re.sub(r"(\d+)[のノ](?=\d)", r"\1-", street)
+    street = _COUNTER_AFTER_NUMBER.sub(r"\1-", street)
+    street = _GO_AFTER_NUMBER.sub(r"\1", street)
+    street = _NO_BETWEEN_NUMBERS.sub(r"\1-", street)
     street = _NO_BETWEEN_KANJI.sub("ノ", street)
-    street = re.sub(r"-{2,}", "-", street)
-    return re.sub(r"-(?!\d)", "", street)
+    street = _HYPHEN_RUN.sub("-", street)
+    return _DANGLING_HYPHEN.sub("", street)
 
 
 def normalize_building(text: str) -> str:
     """Building name and room in one form: ｻﾝﾗｲｽﾞ 101号室 -> サンライズ101."""
     building = remove_spaces(normalize_hyphens(_base(text)))
-    building = re.sub(r"(\d+)号室?", r"\1", building)
+    building = _ROOM.sub(r"\1", building)
     return building.removesuffix("室")
 
 

@@ -7,6 +7,7 @@ legal forms used in registers (壱, 弐, 参, 拾).
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = [
@@ -74,7 +75,9 @@ def kanji_to_int(text: str) -> int:
     return _below_man(text)
 
 
-_NUMERAL_RUN = re.compile(f"[{KANJI_NUMERAL_CHARS}]+")
+@functools.lru_cache(maxsize=32)
+def _numeral_run_before(followed_by: str) -> re.Pattern[str]:
+    return re.compile(f"[{KANJI_NUMERAL_CHARS}]+(?={followed_by})")
 
 
 def replace_kanji_numerals(text: str, *, followed_by: str) -> str:
@@ -83,7 +86,7 @@ def replace_kanji_numerals(text: str, *, followed_by: str) -> str:
     The lookahead keeps place names such as 四日市 or 八王子 intact: only numerals in
     front of a counter (丁目, 番, 号 ...) are numbers.
     """
-    pattern = re.compile(f"[{KANJI_NUMERAL_CHARS}]+(?={followed_by})")
+    pattern = _numeral_run_before(followed_by)
 
     def _convert(match: re.Match[str]) -> str:
         try:
