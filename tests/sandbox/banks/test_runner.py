@@ -55,6 +55,7 @@ async def test_async_mode_with_authlib_client_end_to_end() -> None:
                 code_verifier=verifier,
                 state=state,
             )
+            assert token["token_type"].lower() == "bearer"
             record = await oauth.get(f"{base}/api/v1/customer")
         assert record.json()["birth_date"] == "20190501"
     assert banks.base_urls == {}

@@ -195,4 +195,5 @@ def customer_number(bank_id: str, customer: Customer) -> str:
         return f"{index + 12_345_000:010d}"
     if bank_id == "kaede_xml":
         return f"K{index + 1_234_000:07d}"
-    return f"skr-{uuid.uuid5(_SUBJECT_NAMESPACE, f'{bank_id}:{customer.username}')}"
+    prefix = "skr" if bank_id == "sakura_oidc" else bank_id.replace("_", "-")
+    return f"{prefix}-{uuid.uuid5(_SUBJECT_NAMESPACE, f'{bank_id}:{customer.username}')}"
