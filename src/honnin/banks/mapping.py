@@ -213,8 +213,16 @@ class BankMapping:
                     f"{self.bank_id}: {expectation.where} does not hold for this response"
                 )
         claims: dict[str, Any] = {}
+        sourced: set[str] = set()
         for rule in self.claims:
-            _put(claims, rule.target, self._value(rule, document))
+            value = self._value(rule, document)
+            _put(claims, rule.target, value)
+            if value is not None and rule.paths:
+                sourced.add(rule.target[0])
+        # An object claim made only of constants (address.country_code: JPN) says nothing
+        # about the person; when the bank sent no part of it, it is left out.
+        for key in [k for k in claims if isinstance(claims[k], dict) and k not in sourced]:
+            del claims[key]
         fetched = _rfc3339(fetched_at)
         verification: dict[str, Any] = {"trust_framework": self.trust_framework, "time": fetched}
         for rule in self.verification:

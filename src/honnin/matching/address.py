@@ -152,8 +152,9 @@ _GUN = re.compile(r"^(.{1,5}?郡.{1,5}?[町村])")
 _WARD = re.compile(r"^(.{1,4}?区)")
 _CITY = re.compile(r"^(.{1,6}?市)")
 _TOWN = re.compile(r"^(.{1,5}?[町村])")
-# 番町 is part of town names (一番町, 五番町), not a block counter.
-_COUNTERS = "丁目|丁|番地|番(?!町)|号|地割|の|ノ|-"
+# 番町 is part of town names (一番町, 五番町), not a block counter; 条 and 線 number the
+# grid streets of Hokkaido towns (北一条西 = 北1条西).
+_COUNTERS = "丁目|丁|番地|番(?!町)|号|地割|条|線|の|ノ|-"
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
 _GA_BETWEEN_KANJI = re.compile(f"(?<=[{_CJK}])[ヶケヵがガ](?=[{_CJK}])")
 _NO_BETWEEN_KANJI = re.compile(f"(?<=[{_CJK}])[のノ之](?=[{_CJK}])")
