@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -43,7 +43,7 @@ _STATE_ID = 1
 _ENTRIES = cast("Table", LedgerEntry.__table__)
 _TILES = cast("Table", LedgerTile.__table__)
 _STATE = cast("Table", LedgerState.__table__)
-_TILE_CACHE_SIZE = 4096  # full tiles are immutable; ~16 KiB each
+_TILE_CACHE_SIZE = 4096  # ~16 KiB each
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,8 @@ class TransparencyLog:
         self._edge: tiles.TreeEdge | None = None
         self._lock = asyncio.Lock()
         self._pending: list[tuple[NewEntry, asyncio.Future[Receipt]]] = []
-        self._tile_cache: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self._tile_cache: OrderedDict[tuple[int, int], tuple[int, bytes]] = OrderedDict()
+        self._known_size = 0
 
     # --- appending -------------------------------------------------------------------
 
@@ -186,6 +187,7 @@ class TransparencyLog:
                 .values(size=work.size, root_hash=work.root(), updated_at=now)
             )
         self._edge = work
+        self._known_size = max(self._known_size, work.size)
         return [Receipt(old_size + i, h) for i, h in enumerate(hashes)]
 
     async def _ensure_state(self) -> None:
@@ -353,7 +355,11 @@ class TransparencyLog:
             return await self._root_from_tiles(session, size)
 
     async def _check_size(self, size: int) -> None:
+        # the committed size only grows, so a size seen once needs no new query
+        if 0 <= size <= self._known_size:
+            return
         head = await self.tree_head()
+        self._known_size = max(self._known_size, head.size)
         if not 0 <= size <= head.size:
             raise RangeError("tree size beyond the log")
 
@@ -364,7 +370,12 @@ class TransparencyLog:
 
     async def _proof(self, session: AsyncSession, plan: Sequence[tuple[int, int]]) -> list[bytes]:
         subtrees = [merkle.range_subtrees(a, b) for a, b in plan]
-        wanted = {tiles.locate(s)[:2] for group in subtrees for s in group}
+        wanted: dict[tuple[int, int], int] = {}
+        for group in subtrees:
+            for s in group:
+                level, index, layer, position = tiles.locate(s)
+                need = (position + 1) << layer
+                wanted[(level, index)] = max(wanted.get((level, index), 0), need)
         found = await self._tiles(session, wanted)
         out = []
         for group in subtrees:
@@ -377,17 +388,19 @@ class TransparencyLog:
         return out
 
     async def _tiles(
-        self, session: AsyncSession, wanted: set[tuple[int, int]]
+        self, session: AsyncSession, wanted: Mapping[tuple[int, int], int]
     ) -> dict[tuple[int, int], tuple[int, bytes]]:
+        """Stored tiles at least as wide as ``wanted``; cached, since a tile's nodes at a
+        given width never change (partial tiles only grow to the right)."""
         found: dict[tuple[int, int], tuple[int, bytes]] = {}
         missing = []
-        for key in wanted:
+        for key, need in wanted.items():
             cached = self._tile_cache.get(key)
-            if cached is None:
+            if cached is None or cached[0] < need:
                 missing.append(key)
             else:
                 self._tile_cache.move_to_end(key)
-                found[key] = (tiles.TILE_WIDTH, cached)
+                found[key] = cached
         if missing:
             rows = await session.execute(
                 select(LedgerTile.level, LedgerTile.idx, LedgerTile.width, LedgerTile.nodes).where(
@@ -396,13 +409,11 @@ class TransparencyLog:
             )
             for row in rows:
                 key = (int(row.level), int(row.idx))
-                nodes = bytes(row.nodes)
-                found[key] = (int(row.width), nodes)
-                if row.width == tiles.TILE_WIDTH:
-                    self._tile_cache[key] = nodes
-                    if len(self._tile_cache) > _TILE_CACHE_SIZE:
-                        self._tile_cache.popitem(last=False)
-        if len(found) != len(wanted):
+                found[key] = (int(row.width), bytes(row.nodes))
+                self._tile_cache[key] = found[key]
+                if len(self._tile_cache) > _TILE_CACHE_SIZE:
+                    self._tile_cache.popitem(last=False)
+        if len(found) != len(wanted) or any(found[k][0] < n for k, n in wanted.items()):
             raise LogIntegrityError("a tile needed for a proof is missing")
         return found
 
@@ -422,7 +433,7 @@ class TransparencyLog:
                 return tiles.encode_bundle(bytes(r) for r in rows)
             if tiles.tile_width(head.size, ref.level, ref.index) < ref.width:
                 raise RangeError("no such tile")
-            found = await self._tiles(session, {(ref.level, ref.index)})
+            found = await self._tiles(session, {(ref.level, ref.index): ref.width})
             width, nodes = found[(ref.level, ref.index)]
             if width < ref.width:
                 raise RangeError("no such tile")
