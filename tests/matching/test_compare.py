@@ -222,3 +222,13 @@ def test_everyone_matches_themselves(a: PersonData) -> None:
         if result.field == "birthdate" and a.birthdate == "bad":
             continue
         assert result.outcome in {M, MISSING}, result
+
+
+def test_postal_code_inside_formatted_when_parts_are_structured() -> None:
+    record = dataclasses.replace(
+        RECORD, postal_code=None, formatted="〒100-0005 " + RECORD.formatted
+    )
+    applicant = AddressData(formatted="〒100-0006 東京都千代田区丸の内1-1-1")
+    result = compare_addresses(applicant, record)
+    assert result.part("postal_code").outcome is X
+    assert result.outcome is P

@@ -31,6 +31,7 @@ from honnin.matching.address import (
     ParsedAddress,
     detect_municipality,
     detect_prefecture,
+    extract_postal_code,
     normalize_postal_code,
     parse_address,
     split_street_building,
@@ -309,8 +310,12 @@ def compare_dates(
 
 def _parse(data: AddressData) -> tuple[ParsedAddress, bool]:
     """Parsed parts and whether the street could be located (else text fallback)."""
-    base = parse_address(data.formatted) if data.formatted else None
+    # The one-line form is parsed only for parts the structured fields do not give.
+    complete = bool(data.region and data.locality and data.street_address)
+    base = parse_address(data.formatted) if data.formatted and not complete else None
     postal = data.postal_code or (base.postal_code if base else None)
+    if not postal and data.formatted and base is None:
+        postal = extract_postal_code(data.formatted)[0]
     try:
         postal = normalize_postal_code(postal) if postal else None
     except MatchingError:
