@@ -60,6 +60,32 @@ class Settings(BaseSettings):
     tls_key_file: Path | None = None
     workers: int = Field(default=1, ge=1, le=64)
 
+    # --- gateway settings (owned by honnin.gateway and honnin.banks.flow) ---
+    # Per-enterprise limits for APIs not tied to a bank (bank APIs use the contract's
+    # rate_per_second / daily_quota; None there falls back to these).
+    gateway_default_rate_per_second: int = Field(default=50, ge=1)
+    gateway_default_daily_quota: int = Field(default=100_000, ge=1)
+    # Seconds other processes may keep serving a cached contract, closure or bank list
+    # after a change made elsewhere (changes in this process invalidate at once).
+    gateway_cache_ttl_seconds: float = Field(default=5.0, ge=0.0, le=3600.0)
+    gateway_closed_retry_after_seconds: int = Field(default=300, ge=1)
+    # Plugin options by plugin name (JSON): {"purpose_guard": {"deny": ["marketing"]}}.
+    gateway_plugin_options: dict[str, dict[str, object]] = Field(default_factory=dict)
+    # Defaults for every bank; ``bank_flow`` overrides them per bank (JSON):
+    # {"momiji_rest": {"max_in_flight": 4, "rate_per_second": 20, "timeout_seconds": 5}}.
+    bank_max_in_flight: int = Field(default=8, ge=1)
+    bank_rate_per_second: float = Field(default=50.0, gt=0.0)
+    bank_queue_size: int = Field(default=64, ge=0)
+    bank_queue_timeout_seconds: float = Field(default=5.0, ge=0.0, le=300.0)
+    bank_timeout_seconds: float = Field(default=10.0, gt=0.0, le=600.0)
+    bank_retries: int = Field(default=2, ge=0, le=10)
+    bank_retry_backoff_seconds: float = Field(default=0.2, ge=0.0, le=60.0)
+    bank_retry_backoff_max_seconds: float = Field(default=2.0, ge=0.0, le=600.0)
+    bank_breaker_failures: int = Field(default=5, ge=1)
+    bank_breaker_open_seconds: float = Field(default=30.0, gt=0.0, le=3600.0)
+    bank_flow: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # --- end gateway settings ---
+
     # --- documents settings (owned by honnin.documents) ---
     # --- end documents settings ---
 
