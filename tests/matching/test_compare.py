@@ -29,6 +29,7 @@ M, X, P, MISSING = Outcome.MATCH, Outcome.MISMATCH, Outcome.PARTIAL, Outcome.MIS
         (("山田", "太郎"), ("山田", "太郎"), M, "exact"),
         (("山田 ", "太郎"), ("山田", "太郎"), M, "exact"),
         (("ＡＢＥ", "Ｊｏｈｎ"), ("ABE", "John"), M, "nfkc"),
+        (("Smith", "John"), ("SMITH", "JOHN"), M, "casefold"),
         (("髙橋", "一郎"), ("高橋", "一郎"), M, "kanji_variant"),
         (("山﨑", "一郎"), ("山崎", "一郎"), M, "kanji_variant"),
         (("齋藤", "花子"), ("斉藤", "花子"), M, "kanji_variant"),
@@ -59,7 +60,9 @@ def test_full_name_against_split_name() -> None:
         ("ﾔﾏﾀﾞ", "ヤマダ", M, "kana"),
         ("ｼﾞﾖｳ", "ジョウ", M, "kana_folded"),
         ("ｻﾄ-", "サトー", M, "kana"),
-        ("ヤマダ", "ヤマザ", X, "kana_folded"),
+        ("ヴィクトリア", "ビクトリア", M, "kana_phonetic"),
+        ("ﾁﾂﾞｺ", "チズコ", M, "kana_phonetic"),
+        ("ヤマダ", "ヤマザ", X, "kana_phonetic"),
     ],
 )
 def test_kana(a: str, b: str, outcome: Outcome, method: str) -> None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from honnin.matching.text import (
     collapse_spaces,
     fold_kana,
+    fold_kana_phonetic,
     fullwidth_ascii_to_halfwidth,
     halfwidth_kana_to_fullwidth,
     hiragana_to_katakana,
@@ -88,6 +89,7 @@ IDEMPOTENT = [
     normalize_name,
     normalize_kana,
     fold_kana,
+    fold_kana_phonetic,
 ]
 
 

@@ -4,10 +4,12 @@ Each field is compared on a ladder of normalisations, from the strictest to the 
 lenient; the first rung where the values agree is reported as the comparison ``method``,
 so a reader sees *how* equal two values are (``exact`` vs. ``kanji_variant``). The rungs:
 
-- kanji names: ``exact`` -> ``nfkc`` (width, spaces; UAX #15) -> ``kanji_variant``
-  (IVS selectors dropped, 髙 -> 高 per :mod:`honnin.matching.variants`);
+- kanji names: ``exact`` -> ``nfkc`` (width, spaces; UAX #15) -> ``casefold`` (Latin
+  names) -> ``kanji_variant`` (IVS selectors dropped, 髙 -> 高 per
+  :mod:`honnin.matching.variants`);
 - kana: ``exact`` -> ``kana`` (width, hiragana/katakana, separators, long vowel) ->
-  ``kana_folded`` (small kana as large: ショウ = シヨウ, as Zengin records write);
+  ``kana_folded`` (small kana as large: ショウ = シヨウ, as Zengin records write) ->
+  ``kana_phonetic`` (ヂ/ジ, ヅ/ズ, ヴ/ブ, ヲ/オ);
 - dates: ``exact`` -> ``iso_date`` / ``yyyymmdd_to_iso`` / ``wareki_to_iso`` (by the
   forms read, :mod:`honnin.matching.dates`);
 - addresses: component by component (:mod:`honnin.matching.address`).
@@ -39,6 +41,7 @@ from honnin.matching.address import (
 from honnin.matching.errors import MatchingError
 from honnin.matching.text import (
     fold_kana,
+    fold_kana_phonetic,
     fold_kanji_variants,
     nfkc,
     normalize_kana,
@@ -171,18 +174,31 @@ def _missing(name: str, a_present: bool, b_present: bool) -> FieldResult | None:
 
 Ladder = tuple[tuple[str, Callable[[str], str]], ...]
 
+
+def _name_nfkc(text: str) -> str:
+    return remove_spaces(nfkc(text))
+
+
+def _name_casefold(text: str) -> str:
+    # Latin names of foreign residents: banks often store them in capitals (SMITH JOHN).
+    return _name_nfkc(text).casefold()
+
+
+def _name_variants(text: str) -> str:
+    return fold_kanji_variants(strip_variation_selectors(_name_casefold(text)))
+
+
 _NAME_LADDER: Ladder = (
     ("exact", str.strip),
-    ("nfkc", lambda s: remove_spaces(nfkc(s))),
-    (
-        "kanji_variant",
-        lambda s: remove_spaces(fold_kanji_variants(strip_variation_selectors(nfkc(s)))),
-    ),
+    ("nfkc", _name_nfkc),
+    ("casefold", _name_casefold),
+    ("kanji_variant", _name_variants),
 )
 _KANA_LADDER: Ladder = (
     ("exact", str.strip),
     ("kana", normalize_kana),
     ("kana_folded", fold_kana),
+    ("kana_phonetic", fold_kana_phonetic),
 )
 
 

@@ -16,6 +16,7 @@ from honnin.matching.variants import fold_kanji_variants
 __all__ = [
     "collapse_spaces",
     "fold_kana",
+    "fold_kana_phonetic",
     "fold_kanji_variants",
     "fullwidth_ascii_to_halfwidth",
     "halfwidth_kana_to_fullwidth",
@@ -155,3 +156,27 @@ def normalize_kana(text: str) -> str:
 def fold_kana(text: str) -> str:
     """:func:`normalize_kana` plus small kana folded to large (ショウ -> シヨウ)."""
     return normalize_kana(text).translate(_SMALL_TO_LARGE)
+
+
+# Spellings of one sound that records use interchangeably: ヂ/ジ and ヅ/ズ (四つ仮名),
+# the historical ヰ/ヱ/ヲ, and ヴ, which many bank systems cannot store (ヴィ -> ビ).
+_PHONETIC = (
+    ("ヴァ", "バ"),
+    ("ヴィ", "ビ"),
+    ("ヴェ", "ベ"),
+    ("ヴォ", "ボ"),
+    ("ヴ", "ブ"),
+    ("ヂ", "ジ"),
+    ("ヅ", "ズ"),
+    ("ヰ", "イ"),
+    ("ヱ", "エ"),
+    ("ヲ", "オ"),
+)
+
+
+def fold_kana_phonetic(text: str) -> str:
+    """:func:`fold_kana` after merging spellings of one sound (ヂ = ジ, ヴィ = ビ, ヲ = オ)."""
+    kana = normalize_kana(text)
+    for spelling, common in _PHONETIC:
+        kana = kana.replace(spelling, common)
+    return kana.translate(_SMALL_TO_LARGE)
