@@ -133,7 +133,7 @@ class SandboxBanks:
                     log_level=self.log_level,
                     access_log=False,
                     lifespan="off",
-                    http="h11",
+                    http="auto",  # httptools when installed, else h11
                     backlog=2048,
                     timeout_graceful_shutdown=1,
                     timeout_keep_alive=30,

@@ -11,9 +11,10 @@ The steps are written once as a generator of HTTP requests; :func:`complete_auth
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -42,50 +43,60 @@ class HtmlForm:
     buttons: dict[str, list[str]] = field(default_factory=dict)
 
 
-class _FormParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[HtmlForm] = []
-        self.error_text: list[str] = []
-        self._in_error = False
+# The pages are machine-made and small; a tag scanner is an order of magnitude cheaper
+# than html.parser, which matters when a benchmark drives hundreds of flows a second.
+_TAG = re.compile(
+    r"<(/?)(form|input|button)\b([^>]*)>|\bid=\"(error-code|error-description|login-error)\"[^>]*>([^<]*)",
+    re.IGNORECASE,
+)
+_ATTRIBUTE = re.compile(r"""([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
+
+def _attributes(text: str) -> dict[str, str]:
+    return {
+        match.group(1).lower(): html.unescape(next(g for g in match.groups()[1:] if g is not None))
+        for match in _ATTRIBUTE.finditer(text)
+    }
+
+
+def parse_forms(page: str) -> tuple[list[HtmlForm], str]:
+    """The forms of a page (hidden fields, text inputs, submit buttons) and any error text."""
+    forms: list[HtmlForm] = []
+    errors: list[str] = []
+    inside = False
+    for match in _TAG.finditer(page):
+        closing, tag, raw, _, error_text = match.groups()
+        if tag is None:
+            if error_text and error_text.strip():
+                errors.append(html.unescape(error_text.strip()))
+            continue
+        tag = tag.lower()
         if tag == "form":
-            method = attributes.get("method", "get").lower()
-            self.forms.append(HtmlForm(action=attributes.get("action", ""), method=method))
-        elif tag == "input" and self.forms:
-            form = self.forms[-1]
-            name = attributes.get("name", "")
-            kind = attributes.get("type", "text").lower()
-            if not name:
-                return
-            if kind == "hidden":
-                form.fields[name] = attributes.get("value", "")
-            elif kind in {"text", "password", "email"}:
-                form.inputs.append(name)
-            elif kind == "submit":
-                form.buttons.setdefault(name, []).append(attributes.get("value", ""))
-        elif tag == "button" and self.forms and attributes.get("name"):
-            self.forms[-1].buttons.setdefault(attributes["name"], []).append(
-                attributes.get("value", "")
-            )
-        elif attributes.get("id") in {"error-code", "error-description", "login-error"}:
-            self._in_error = True
-
-    def handle_endtag(self, _tag: str) -> None:
-        self._in_error = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_error and data.strip():
-            self.error_text.append(data.strip())
-
-
-def parse_forms(html: str) -> tuple[list[HtmlForm], str]:
-    """The forms of a page and any error text it shows."""
-    parser = _FormParser()
-    parser.feed(html)
-    return parser.forms, " ".join(parser.error_text)
+            inside = not closing
+            if inside:
+                attributes = _attributes(raw)
+                forms.append(
+                    HtmlForm(
+                        action=attributes.get("action", ""),
+                        method=attributes.get("method", "get").lower(),
+                    )
+                )
+            continue
+        if not inside or closing:
+            continue
+        form = forms[-1]
+        attributes = _attributes(raw)
+        name = attributes.get("name", "")
+        if not name:
+            continue
+        kind = attributes.get("type", "submit" if tag == "button" else "text").lower()
+        if kind == "hidden":
+            form.fields[name] = attributes.get("value", "")
+        elif kind in {"text", "password", "email"}:
+            form.inputs.append(name)
+        elif kind == "submit":
+            form.buttons.setdefault(name, []).append(attributes.get("value", ""))
+    return forms, " ".join(errors)
 
 
 @dataclass(frozen=True, slots=True)
