@@ -235,3 +235,31 @@ def test_postal_code_inside_formatted_when_parts_are_structured() -> None:
     result = compare_addresses(applicant, record)
     assert result.part("postal_code").outcome is X
     assert result.outcome is P
+
+
+@pytest.mark.parametrize(
+    ("record", "outcome", "method"),
+    [
+        (PersonData(family_name="SATO", given_name="YUKO"), M, "romaji"),
+        (PersonData(family_name="SATOH", given_name="YUUKO"), M, "romaji"),
+        (PersonData(family_name="Sato", given_name="Kenta"), P, "romaji"),
+        (PersonData(full_name="SATO<<YUKO"), M, "full_name_romaji"),
+        (PersonData(full_name="Yuko Sato"), M, "full_name_romaji"),
+        (PersonData(full_name="KATO YUKO"), X, "full_name_romaji"),
+    ],
+)
+def test_latin_record_against_kana(record: PersonData, outcome: Outcome, method: str) -> None:
+    applicant = PersonData(
+        family_name="佐藤", given_name="優子", family_name_kana="サトウ", given_name_kana="ゆうこ"
+    )
+    for a, b in ((applicant, record), (record, applicant)):
+        result = compare_names(a, b)
+        assert (result.outcome, result.method) == (outcome, method)
+
+
+def test_latin_without_kana_stays_a_plain_mismatch() -> None:
+    result = compare_names(
+        PersonData(family_name="佐藤", given_name="優子"),
+        PersonData(family_name="SATO", given_name="YUKO"),
+    )
+    assert (result.outcome, result.method) == (X, "kanji_variant")

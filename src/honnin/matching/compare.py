@@ -39,6 +39,7 @@ from honnin.matching.address import (
     split_street_building,
 )
 from honnin.matching.errors import MatchingError
+from honnin.matching.romaji import latin_key, looks_latin, romaji_variants
 from honnin.matching.text import (
     fold_kana,
     fold_kana_phonetic,
@@ -264,14 +265,72 @@ def _compare_split(
     return FieldResult(name, result.outcome, f"full_name_{result.method}")
 
 
+def _names(person: PersonData) -> tuple[str | None, str | None, str | None]:
+    return person.family_name, person.given_name, person.full_name
+
+
+def _kana(person: PersonData) -> tuple[str | None, str | None, str | None]:
+    return person.family_name_kana, person.given_name_kana, person.full_name_kana
+
+
+def _is_latin(person: PersonData) -> bool:
+    names = [n for n in _names(person) if n]
+    return bool(names) and all(looks_latin(n) for n in names)
+
+
+def _romaji_part(name: str, latin: str | None, kana: str | None) -> FieldResult:
+    missing = _missing(name, bool(kana), bool(latin))
+    if missing is not None:
+        return missing
+    assert latin is not None
+    assert kana is not None
+    outcome = Outcome.MATCH if latin_key(latin) in romaji_variants(kana) else Outcome.MISMATCH
+    return FieldResult(name, outcome, "romaji")
+
+
+def _romaji(kana_side: PersonData, latin_side: PersonData) -> FieldResult | None:
+    """A Latin name (passport, MRZ) against the other side's kana reading, when it has one."""
+    k_family, k_given, k_full = _kana(kana_side)
+    l_family, l_given, l_full = _names(latin_side)
+    if (k_family or k_given) and (l_family or l_given):
+        parts = (
+            _romaji_part("family", l_family, k_family),
+            _romaji_part("given", l_given, k_given),
+        )
+        return _combine("name", parts, "romaji")
+    kana = k_full or "".join(p for p in (k_family, k_given) if p)
+    latin = l_full or " ".join(p for p in (l_family, l_given) if p)
+    if not kana or not latin:
+        return None
+    variants = romaji_variants(kana)
+    if not variants:
+        return None
+    # A one-field Latin name may be in either order (MRZ: surname first; Western: given
+    # first); the kana side then has to be split to try the other order.
+    candidates = {latin_key(latin)}
+    if k_family and k_given:
+        variants |= {g + f for f in romaji_variants(k_family) for g in romaji_variants(k_given)}
+    outcome = Outcome.MATCH if candidates & variants else Outcome.MISMATCH
+    return FieldResult("name", outcome, "full_name_romaji")
+
+
 def compare_names(applicant: PersonData, record: PersonData) -> FieldResult:
-    """Kanji (or Latin) names: family and given separately, else the full name."""
-    return _compare_split(
-        "name",
-        (applicant.family_name, applicant.given_name, applicant.full_name),
-        (record.family_name, record.given_name, record.full_name),
-        _NAME_LADDER,
-    )
+    """Kanji (or Latin) names: family and given separately, else the full name.
+
+    When exactly one side is written in Latin letters (a passport or MRZ record) and the
+    other side has a kana reading, the reading is romanised (:mod:`honnin.matching.romaji`)
+    and compared with the Latin name: method ``romaji``.
+    """
+    result = _compare_split("name", _names(applicant), _names(record), _NAME_LADDER)
+    if result.outcome in {Outcome.MATCH, Outcome.MISSING}:
+        return result
+    applicant_latin, record_latin = _is_latin(applicant), _is_latin(record)
+    if applicant_latin != record_latin:
+        kana_side, latin_side = (record, applicant) if applicant_latin else (applicant, record)
+        romaji = _romaji(kana_side, latin_side)
+        if romaji is not None and romaji.outcome is not Outcome.MISSING:
+            return romaji
+    return result
 
 
 def compare_kana(applicant: PersonData, record: PersonData) -> FieldResult:
