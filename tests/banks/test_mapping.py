@@ -328,6 +328,8 @@ def test_invalid_mapping_fails_at_load_with_a_clear_error(
         ("/k:Root/k:Name[1][2]", "two positions"),
         ("/k:Root/following-sibling::k:Name", "unsupported XPath step"),
         ("/@id", "at least one element step"),
+        ("/k:Root/k:Name[@type='a", "unbalanced"),
+        ("/k:Root/k:Name]", "unbalanced"),
     ],
 )
 def test_invalid_xpath_fails_at_load(path: str, message: str) -> None:
@@ -355,7 +357,10 @@ def test_unknown_bundled_name_and_unreadable_file(tmp_path: Path) -> None:
 
 
 def test_xpath_predicates_positions_attributes_and_wildcards() -> None:
-    xml = b"""<r xmlns="urn:t"><p n="a"><v>1</v></p><p n="b"><v>2</v><w k="z">x</w></p></r>"""
+    xml = (
+        b'<r xmlns="urn:t"><p n="a"><v>1</v></p><p n="b"><v>2</v><w k="z">x</w></p>'
+        b'<p n="a/b"><v>3</v></p></r>'
+    )
     raw = {
         "mapping_version": 1,
         "bank_id": "t",
@@ -367,12 +372,19 @@ def test_xpath_predicates_positions_attributes_and_wildcards() -> None:
             "given_name": "/r/p[@n='a']/v/text()",
             "family_name": "/r/*[w='x']/w/@k",
             "middle_name": "/r/p[3]/v",
+            "nickname": "/r/p[@n='a/b']/v",
         },
     }
     result = parse_mapping(raw).apply(
         xml, content_type="application/xml", bank_id="t", fetched_at=FETCHED_AT
     )
-    assert result["claims"] == {"name": "2", "given_name": "1", "family_name": "z"}
+    assert result["claims"] == {
+        "name": "2",
+        "given_name": "1",
+        "family_name": "z",
+        "middle_name": "3",
+        "nickname": "3",
+    }
 
 
 # --- properties ---------------------------------------------------------------------------

@@ -161,13 +161,39 @@ def _parse_step(text: str, namespaces: Mapping[str, str], *, where: str) -> XmlS
     )
 
 
+def _split_steps(text: str, *, where: str) -> list[str]:
+    """Split on ``/`` outside predicates and quotes, so ``[@a='x/y']`` stays one step."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    quote = ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif char == "/" and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    if quote or depth:
+        raise MappingDefinitionError(f"{where}: unbalanced brackets or quotes in XML path")
+    parts.append("".join(current))
+    return parts
+
+
 def parse_xml_path(path: str, namespaces: Mapping[str, str], *, where: str) -> XmlPath:
     """Compile an absolute location path such as ``/Kyc/Customer[1]/Name[@type='kana']``."""
     if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
         raise MappingDefinitionError(
             f"{where}: an XML path must be absolute, starting with a single '/'"
         )
-    parts = path[1:].split("/")
+    parts = _split_steps(path[1:], where=where)
     if any(not part for part in parts):
         raise MappingDefinitionError(f"{where}: empty step in XML path {path!r}")
     attribute: str | None = None
