@@ -65,3 +65,16 @@ def test_verify_consistency_valid_and_invalid() -> None:
     bad = CliRunner().invoke(app, [*args[:7], b64(merkle.root(LEAVES[:4])), *args[8:], "--json"])
     assert bad.exit_code == 1
     assert json.loads(bad.stdout)["reason"].startswith("consistency proof does not lead")
+
+
+def test_keygen_prints_a_matching_key_pair() -> None:
+    from honnin.ledger import note
+
+    result = CliRunner().invoke(app, ["ledger", "keygen", "w.example/w1", "--witness", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    signer = note.Signer.from_skey(data["private_key"])
+    assert signer.verifier == note.Verifier.from_vkey(data["verifier_key"])
+    assert signer.sig_type == note.SIG_COSIGNATURE_V1
+    bad = CliRunner().invoke(app, ["ledger", "keygen", "has space"])
+    assert bad.exit_code == 1

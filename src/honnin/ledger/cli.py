@@ -78,3 +78,27 @@ def verify_consistency(
     except ProofError as exc:
         error = exc
     _report("consistency", {"size1": size1, "size2": size2}, error, as_json)
+
+
+@app.command("keygen")
+def keygen(
+    name: Annotated[str, typer.Argument(help="key name: the log origin, or the witness name")],
+    witness: Annotated[
+        bool, typer.Option("--witness", help="a cosignature/v1 witness key (type 0x04)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Generate an Ed25519 signed-note key: the private key (for HONNIN_LEDGER_SIGNING_KEY
+    or HONNIN_LEDGER_WITNESS_KEY) and the verifier key peers configure."""
+    from honnin.ledger.errors import KeyFormatError
+    from honnin.ledger.note import SIG_COSIGNATURE_V1, SIG_ED25519, Signer
+
+    try:
+        signer = Signer.generate(name, SIG_COSIGNATURE_V1 if witness else SIG_ED25519)
+    except KeyFormatError as exc:
+        fail(exc.safe_message)
+    emit(
+        {"name": name, "private_key": signer.skey, "verifier_key": signer.verifier.vkey},
+        as_json=as_json,
+        human=lambda d: f"{d['private_key']}\n{d['verifier_key']}",
+    )

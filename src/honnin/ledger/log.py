@@ -23,7 +23,7 @@ from typing import cast
 
 from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from honnin.db import Database
 from honnin.ledger import merkle, tiles
@@ -39,6 +39,8 @@ from honnin.ledger.models import (
 from honnin.ledger.note import Signer, sign
 
 _STATE_ID = 1
+# Reads that need no unit of work run on a bare connection: a session costs a round trip.
+_Executor = AsyncSession | AsyncConnection
 # Core tables: bulk inserts and updates skip the ORM unit of work.
 _ENTRIES = cast("Table", LedgerEntry.__table__)
 _TILES = cast("Table", LedgerTile.__table__)
@@ -339,19 +341,19 @@ class TransparencyLog:
         await self._check_size(size)
         if not 0 <= index < size:
             raise RangeError("leaf index out of range for the tree size")
-        async with self.database.session() as session:
+        async with self.database.engine.connect() as session:
             return await self._proof(session, merkle.inclusion_plan(index, size))
 
     async def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
         await self._check_size(size2)
         if not 0 <= size1 <= size2:
             raise RangeError("first tree size must not exceed the second")
-        async with self.database.session() as session:
+        async with self.database.engine.connect() as session:
             return await self._proof(session, merkle.consistency_plan(size1, size2))
 
     async def root_at(self, size: int) -> bytes:
         await self._check_size(size)
-        async with self.database.session() as session:
+        async with self.database.engine.connect() as session:
             return await self._root_from_tiles(session, size)
 
     async def _check_size(self, size: int) -> None:
@@ -363,12 +365,12 @@ class TransparencyLog:
         if not 0 <= size <= head.size:
             raise RangeError("tree size beyond the log")
 
-    async def _root_from_tiles(self, session: AsyncSession, size: int) -> bytes:
+    async def _root_from_tiles(self, session: _Executor, size: int) -> bytes:
         if size == 0:
             return merkle.EMPTY_ROOT
         return (await self._proof(session, [(0, size)]))[0]
 
-    async def _proof(self, session: AsyncSession, plan: Sequence[tuple[int, int]]) -> list[bytes]:
+    async def _proof(self, session: _Executor, plan: Sequence[tuple[int, int]]) -> list[bytes]:
         subtrees = [merkle.range_subtrees(a, b) for a, b in plan]
         wanted: dict[tuple[int, int], int] = {}
         for group in subtrees:
@@ -388,7 +390,7 @@ class TransparencyLog:
         return out
 
     async def _tiles(
-        self, session: AsyncSession, wanted: Mapping[tuple[int, int], int]
+        self, session: _Executor, wanted: Mapping[tuple[int, int], int]
     ) -> dict[tuple[int, int], tuple[int, bytes]]:
         """Stored tiles at least as wide as ``wanted``; cached, since a tile's nodes at a
         given width never change (partial tiles only grow to the right)."""
@@ -419,25 +421,22 @@ class TransparencyLog:
 
     async def tile(self, ref: tiles.TileRef) -> bytes:
         """The bytes served at ``tile/...`` (hash tile or entry bundle), if they exist."""
-        head = await self.tree_head()
-        async with self.database.session() as session:
+        level = 0 if ref.level is None else ref.level
+        if tiles.tile_width(self._known_size, level, ref.index) < ref.width:
+            self._known_size = max(self._known_size, (await self.tree_head()).size)
+            if tiles.tile_width(self._known_size, level, ref.index) < ref.width:
+                raise RangeError("no such tile")
+        async with self.database.engine.connect() as conn:
             if ref.level is None:
                 start = ref.index * tiles.TILE_WIDTH
-                if tiles.tile_width(head.size, 0, ref.index) < ref.width:
-                    raise RangeError("no such entry bundle")
-                rows = await session.scalars(
+                rows = await conn.scalars(
                     select(LedgerEntry.data)
                     .where(LedgerEntry.idx >= start, LedgerEntry.idx < start + ref.width)
                     .order_by(LedgerEntry.idx)
                 )
                 return tiles.encode_bundle(bytes(r) for r in rows)
-            if tiles.tile_width(head.size, ref.level, ref.index) < ref.width:
-                raise RangeError("no such tile")
-            found = await self._tiles(session, {(ref.level, ref.index): ref.width})
-            width, nodes = found[(ref.level, ref.index)]
-            if width < ref.width:
-                raise RangeError("no such tile")
-            return nodes[: ref.width * merkle.HASH_SIZE]
+            found = await self._tiles(conn, {(ref.level, ref.index): ref.width})
+            return found[(ref.level, ref.index)][1][: ref.width * merkle.HASH_SIZE]
 
     # --- reading entries -------------------------------------------------------------
 
