@@ -86,6 +86,22 @@ class Settings(BaseSettings):
     bank_flow: dict[str, dict[str, float]] = Field(default_factory=dict)
     # --- end gateway settings ---
 
+    # --- trace settings (owned by honnin.trace) ---
+    # Operator console login; the hash is argon2 (``honnin trace hash-password``). An empty
+    # hash disables the console. The session cookie is signed with a key derived from
+    # subject_key, so no extra secret is needed.
+    trace_console_username: str = "operator"
+    trace_console_password_hash: SecretStr = SecretStr("")
+    trace_console_session_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
+    # User receipt links: lifetime, and purposes whose data may not be revoked (records
+    # kept by law, e.g. AML record keeping) even where the contract is still active.
+    trace_receipt_ttl_hours: int = Field(default=720, ge=1, le=24 * 400)
+    trace_irrevocable_purposes: list[str] = Field(default_factory=lambda: ["aml_record_keeping"])
+    trace_page_max: int = Field(default=1000, ge=10, le=10_000)
+    trace_export_batch: int = Field(default=2000, ge=100, le=50_000)
+    trace_ledger_batch: int = Field(default=256, ge=1, le=20_000)
+    # --- end trace settings ---
+
     # --- documents settings (owned by honnin.documents) ---
     # --- end documents settings ---
 
