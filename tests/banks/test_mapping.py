@@ -455,3 +455,58 @@ def test_momiji_dates_and_kana(birth: dt.date, kana: str) -> None:
     claims = _apply("momiji_rest", payload, "application/json")["claims"]
     assert claims["birthdate"] == birth.isoformat()
     assert claims["family_name#ja-Kana-JP"] == kana
+
+
+def test_legacy_japanese_encodings_are_read() -> None:
+    xml = _sample("kaede_xml").decode("utf-8").replace('encoding="UTF-8"', 'encoding="Shift_JIS"')
+    expected = _apply("kaede_xml", _sample("kaede_xml"), "application/xml")
+    # Declared Shift_JIS, written as Windows-31J like real systems (－ is not in JIS X 0208).
+    assert _apply("kaede_xml", xml.encode("cp932"), "application/xml") == expected
+    euc = xml.replace("Shift_JIS", "EUC-JP").replace("－", "-").encode("euc_jp")
+    assert _apply("kaede_xml", euc, "text/xml; charset=EUC-JP") == expected
+    body = _sample("momiji_rest").decode("utf-8")
+    json_expected = _apply("momiji_rest", _sample("momiji_rest"), "application/json")
+    sjis = _apply("momiji_rest", body.encode("cp932"), "application/json; charset=Shift_JIS")
+    assert sjis == json_expected
+    bom = _apply("momiji_rest", "\ufeff".encode() + body.encode(), "application/json")
+    assert bom == json_expected
+
+
+@pytest.mark.parametrize(
+    ("bank", "body", "content_type", "message"),
+    [
+        ("momiji_rest", b"{}", "application/json; charset=klingon", "unknown charset"),
+        (
+            "kaede_xml",
+            b'<?xml version="1.0" encoding="klingon"?><a/>',
+            "application/xml",
+            "unknown encoding",
+        ),
+        (
+            "kaede_xml",
+            b'<?xml version="1.0" encoding="Shift_JIS"?><a>\x81</a>',
+            "application/xml",
+            "not valid",
+        ),
+        ("momiji_rest", "{}".encode("utf-16"), "application/json", "malformed JSON"),
+    ],
+)
+def test_bad_encodings_are_payload_errors(
+    bank: str, body: bytes, content_type: str, message: str
+) -> None:
+    with pytest.raises(BankPayloadError, match=message):
+        _apply(bank, body, content_type)
+
+
+def test_only_the_claims_asked_for_are_mapped() -> None:
+    payload = json.loads(_sample("momiji_rest"))
+    del payload["birth_date"]  # required, but not asked for
+    result = load_mapping("momiji_rest").apply(
+        payload,
+        content_type="application/json",
+        bank_id="momiji_rest",
+        fetched_at=FETCHED_AT,
+        only_claims={"family_name", "address"},
+    )
+    assert set(result["claims"]) == {"family_name", "address"}
+    assert result["claims"]["address"]["postal_code"] == "530-0001"

@@ -13,11 +13,12 @@ it does no I/O and trusts nothing in the payload beyond what the paths select.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -161,6 +162,54 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+# WHATWG Encoding Standard §4.2: the "Shift_JIS" label means Windows-31J (cp932), the
+# superset that real systems emit (－, ～, ①, 髙 are not in JIS X 0208 Shift_JIS).
+_ENCODING_SUPERSETS = {"shift_jis": "cp932"}
+
+
+def _codec(label: str) -> str:
+    name = codecs.lookup(label).name
+    return _ENCODING_SUPERSETS.get(name, name)
+
+
+def _charset(content_type: str, *, bank_id: str) -> str:
+    """The ``charset`` parameter (RFC 9110 §8.3.2), checked against Python's codecs."""
+    match = re.search(r";\s*charset\s*=\s*\"?([A-Za-z0-9._:-]+)\"?", content_type, re.IGNORECASE)
+    if match is None:
+        return "utf-8"
+    try:
+        return _codec(match[1])
+    except LookupError as exc:
+        raise BankPayloadError(f"{bank_id}: unknown charset in Content-Type") from exc
+
+
+_XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+# Encodings expat reads itself; anything else (Shift_JIS, EUC-JP, ISO-2022-JP, which
+# Japanese core banking systems still emit) is decoded by Python and handed over as UTF-8.
+_EXPAT_ENCODINGS = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "ascii", "latin-1"})
+
+
+def _xml_as_expat_reads_it(payload: bytes, *, bank_id: str) -> bytes:
+    match = _XML_DECLARATION.match(payload)
+    if match is None:
+        return payload
+    try:
+        encoding = _codec(match[1].decode("ascii"))
+    except LookupError as exc:
+        raise BankPayloadError(f"{bank_id}: unknown encoding in the XML declaration") from exc
+    if encoding in _EXPAT_ENCODINGS:
+        return payload
+    try:
+        text = payload.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise BankPayloadError(f"{bank_id}: XML body is not valid {encoding}") from exc
+    declaration_end = text.index("?>") + 2
+    declaration = re.sub(
+        r"encoding\s*=\s*[\"'][^\"']*[\"']", 'encoding="UTF-8"', text[:declaration_end]
+    )
+    return (declaration + text[declaration_end:]).encode("utf-8")
+
+
 def _is_json(media: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
@@ -194,14 +243,16 @@ class BankMapping:
         fetched_at: dt.datetime,
         verify_jwt: JwtVerifier | None = None,
         validate: bool = True,
+        only_claims: Collection[str] | None = None,
     ) -> dict[str, Any]:
         """Map one bank response to a ``verified_claims`` object.
 
         ``bank_id`` names the bank in the evidence (``check_details[].organization``);
         ``fetched_at`` (timezone-aware) is when Honnin read the record. A signed userinfo
         (``application/jwt``) is only read through ``verify_jwt``, which the connector
-        supplies with the bank's keys; unverified JWTs are refused. The result is
-        validated against the OIDC4IDA schema unless ``validate`` is false.
+        supplies with the bank's keys; unverified JWTs are refused. With ``only_claims``,
+        just those claims are mapped (others are skipped, even when marked required). The
+        result is validated against the OIDC4IDA schema unless ``validate`` is false.
         """
         if fetched_at.tzinfo is None:
             raise ValueError("fetched_at must be timezone-aware")
@@ -214,7 +265,12 @@ class BankMapping:
                 )
         claims: dict[str, Any] = {}
         sourced: set[str] = set()
+        wanted = None if only_claims is None else frozenset(only_claims)
         for rule in self.claims:
+            # A claim that was not asked for is neither read nor required: the bank only
+            # shares what the user consented to, and partial consent is not an error.
+            if wanted is not None and rule.target[0] not in wanted:
+                continue
             value = self._value(rule, document)
             _put(claims, rule.target, value)
             if value is not None and rule.paths:
@@ -260,7 +316,7 @@ class BankMapping:
                 raise BankPayloadError(f"{self.bank_id}: expected an XML body, got {media!r}")
             if not isinstance(payload, bytes | bytearray):
                 raise BankPayloadError(f"{self.bank_id}: an XML body must be bytes")
-            return self._decode_xml(bytes(payload))
+            return self._decode_xml(_xml_as_expat_reads_it(bytes(payload), bank_id=self.bank_id))
         if self.format == "oidc_userinfo" and media == "application/jwt":
             if verify_jwt is None:
                 raise BankPayloadError(
@@ -276,7 +332,10 @@ class BankMapping:
         if len(payload) > MAX_PAYLOAD_BYTES:
             raise BankPayloadError(f"{self.bank_id}: response body too large")
         try:
-            document = json.loads(bytes(payload).decode("utf-8"))
+            charset = _charset(content_type, bank_id=self.bank_id)
+            # utf-8-sig: a byte-order mark is tolerated, as RFC 8259 §8.1 allows parsers to.
+            text = bytes(payload).decode("utf-8-sig" if charset == "utf-8" else charset)
+            document = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BankPayloadError(f"{self.bank_id}: malformed JSON body") from exc
         if not isinstance(document, dict):
