@@ -320,7 +320,14 @@ async def test_lookups_need_consent_signature_and_are_rate_limited(world: World)
     r = await world.http.post(world.nodes["a"].url + "/lookup", content=request.encode())
     assert r.status_code == 401
     assert r.json()["code"] == "invalid_lookup_request"
-    a._limiter.per_minute = 2
+    # a newer checkpoint not yet cosigned: the answer uses the newest cosigned one
+    a.witnesses = ()
+    await record(a, "icao_chip", verified_days_ago=0, valid_days=30)
+    a.witnesses = b.witnesses
+    first = await b.lookup(peer=A_ORIGIN, subject_id=subject, consent_reference="consent-1")
+    assert first.checkpoint_size == 1
+    assert [r.method for r in first.records] == ["jp_he"]
+    a._limiter.per_minute = 3
     for _ in range(2):
         await b.lookup(peer=A_ORIGIN, subject_id=subject, consent_reference="consent-1")
     with pytest.raises(PeerUnavailableError, match="429"):
@@ -329,7 +336,7 @@ async def test_lookups_need_consent_signature_and_are_rate_limited(world: World)
         outcomes = [
             r.outcome for r in (await session.execute(LedgerLookupAudit.__table__.select())).all()
         ]
-    assert outcomes.count("answered") == 2
+    assert outcomes.count("answered") == 3
     assert "lookup_rate_limited" in outcomes
     assert "rejected" in outcomes
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, insert, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -302,6 +302,18 @@ class TransparencyLog:
         async with self.database.session() as session:
             row = await session.get(LedgerCheckpoint, size)
         return None if row is None else SignedCheckpoint(_checkpoint_of(self.origin, row), row.note)
+
+    async def latest_cosigned_checkpoint(self, min_cosignatures: int) -> SignedCheckpoint | None:
+        """The newest checkpoint holding at least ``min_cosignatures`` cosignatures."""
+        async with self.database.session() as session:
+            size = await session.scalar(
+                select(LedgerCosignature.size)
+                .group_by(LedgerCosignature.size)
+                .having(func.count() >= min_cosignatures)
+                .order_by(LedgerCosignature.size.desc())
+                .limit(1)
+            )
+        return None if size is None else await self.checkpoint_at(int(size))
 
     async def cosignatures(self, size: int) -> list[str]:
         async with self.database.session() as session:

@@ -415,9 +415,7 @@ class LedgerService:
         except LedgerError as exc:
             await self._audit("in", request.requester, request_note, exc.code, 0)
             raise
-        cp = await self.log.latest_checkpoint()
-        if cp is None:
-            cp = await self.log.publish_checkpoint()
+        cp = await self._checkpoint_for_answer(request.known_size)
         size = cp.checkpoint.size
         stored = await self.log.entries_for_subject(
             request.subject_id, below=size, limit=bundle_mod.MAX_BUNDLE_ENTRIES
@@ -440,6 +438,17 @@ class LedgerService:
             known_size=known,
             consistency_proof=consistency,
         )
+
+    async def _checkpoint_for_answer(self, known_size: int) -> SignedCheckpoint:
+        """The newest checkpoint our witnesses cosigned (what peers can trust), unless the
+        requester already knows a larger tree; then the latest one."""
+        quorum = min(self.quorum, len(self.witnesses))
+        if quorum:
+            cosigned = await self.log.latest_cosigned_checkpoint(quorum)
+            if cosigned is not None and cosigned.checkpoint.size >= known_size:
+                return cosigned
+        latest = await self.log.latest_checkpoint()
+        return latest if latest is not None else await self.log.publish_checkpoint()
 
     async def _audit(
         self, direction: str, peer: str, request: str, outcome: str, matches: int
