@@ -83,7 +83,8 @@ def test_kana(a: str, b: str, outcome: Outcome, method: str) -> None:
         ("昭和60年4月1日", "1985-04-01", M, "wareki_to_iso"),
         ("S60.4.1", "19850401", M, "wareki_to_iso"),
         ("1985-04-02", "1985-04-01", X, "iso_date"),
-        ("平成31年5月1日", "2019-05-01", X, "unreadable"),
+        ("平成31年5月1日", "2019-05-01", M, "wareki_overflow_to_iso"),
+        ("令和1年4月30日", "2019-04-30", X, "unreadable"),
         ("いつか", "1985-04-01", X, "unreadable"),
     ],
 )
@@ -263,3 +264,13 @@ def test_latin_without_kana_stays_a_plain_mismatch() -> None:
         PersonData(family_name="SATO", given_name="YUKO"),
     )
     assert (result.outcome, result.method) == (X, "kanji_variant")
+
+
+def test_postal_code_only() -> None:
+    only = AddressData(postal_code="１００－０００５")
+    result = compare_addresses(only, RECORD)
+    assert (result.outcome, result.method) == (M, "postal_code_only")
+    other = compare_addresses(AddressData(postal_code="100-0006"), RECORD)
+    assert other.outcome is X
+    no_code = compare_addresses(only, AddressData(formatted="東京都千代田区丸の内1-1-1"))
+    assert (no_code.outcome, no_code.missing) == (MISSING, "record")

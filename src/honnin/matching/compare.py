@@ -343,7 +343,13 @@ def compare_kana(applicant: PersonData, record: PersonData) -> FieldResult:
     )
 
 
-_FORM_METHOD = {"iso": "iso_date", "yyyymmdd": "yyyymmdd_to_iso", "wareki": "wareki_to_iso"}
+_FORM_METHOD = {
+    "iso": "iso_date",
+    "yyyymmdd": "yyyymmdd_to_iso",
+    "wareki": "wareki_to_iso",
+    "wareki_overflow": "wareki_overflow_to_iso",
+}
+_FORM_RANK = ("iso", "yyyymmdd", "wareki", "wareki_overflow")
 
 
 def _read_date(value: str | dt.date) -> tuple[dt.date, str]:
@@ -355,7 +361,13 @@ def _read_date(value: str | dt.date) -> tuple[dt.date, str]:
     try:
         return dates.parse_iso_date(cleaned), "iso"
     except MatchingError:
+        pass
+    try:
         return dates.parse_wareki(cleaned), "wareki"
+    except MatchingError:
+        # 平成31年5月1日 does not exist, but forms printed before an era change make
+        # people write it; it names 2019-05-01 unambiguously, so it is read, and said so.
+        return dates.parse_wareki(cleaned, strict=False), "wareki_overflow"
 
 
 def compare_dates(
@@ -374,8 +386,7 @@ def compare_dates(
         b_date, b_form = _read_date(record)
     except MatchingError:
         return FieldResult(name, Outcome.MISMATCH, "unreadable")
-    forms = {a_form, b_form}
-    form = "wareki" if "wareki" in forms else "yyyymmdd" if "yyyymmdd" in forms else "iso"
+    form = max((a_form, b_form), key=_FORM_RANK.index)
     outcome = Outcome.MATCH if a_date == b_date else Outcome.MISMATCH
     return FieldResult(name, outcome, _FORM_METHOD[form])
 
@@ -474,6 +485,17 @@ def compare_addresses(applicant: AddressData, record: AddressData) -> FieldResul
         _street(a.street, b.street),
         _part("building", a.building, b.building, "building_normalised"),
     )
+    postal_only = [not x.normalized and x.postal_code is not None for x in (a, b)]
+    if any(postal_only):
+        # One side gave only a postal code: that is all there is to compare.
+        postal_code = parts[0]
+        return FieldResult(
+            name,
+            postal_code.outcome,
+            "postal_code_only",
+            missing=postal_code.missing,
+            parts=parts,
+        )
     if not (a_ok and b_ok):
         text_equal = a.normalized == b.normalized and bool(a.normalized)
         outcome = Outcome.MATCH if text_equal else Outcome.MISMATCH
