@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Browser, Route, sync_playwright
 
-from honnin.sandbox.banks import BANK_IDS, SandboxBanks
+from honnin.sandbox.banks import SandboxBanks
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -30,7 +30,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.mark.parametrize(
-    ("bank_id", "decision"), [(b, "allow") for b in BANK_IDS] + [("momiji_rest", "deny")]
+    ("bank_id", "decision"),
+    [("sakura_oidc", "allow"), ("kaede_xml", "allow"), ("momiji_rest", "deny")],
 )
 def test_click_through_login_and_consent(
     browser: Browser, make_flow: Any, banks: SandboxBanks, bank_id: str, decision: str

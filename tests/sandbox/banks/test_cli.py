@@ -22,11 +22,16 @@ def test_bank_command_serves_until_interrupted(tmp_path: Path) -> None:
         "    redirect_uris: [http://127.0.0.1:8000/callback]\n"
         "    client_secret: demo-secret-demo-secret\n"
     )
+    # Only the sandbox commands are loaded: importing the whole ``honnin`` CLI would also
+    # import every other package (models included) and dominate the test's time.
+    program = (
+        "import typer; from honnin.sandbox.banks.cli import register; "
+        "app = typer.Typer(); register(app); app()"
+    )
     command = [
         sys.executable,
         "-c",
-        "from honnin.cli import main; main()",
-        "sandbox",
+        program,
         "bank",
         "kaede_xml",
         "--port",
