@@ -121,6 +121,12 @@ DESIGNATED_CITIES: tuple[str, ...] = (
 # Municipalities and districts whose name contains 市/区/町/村/郡 before the suffix, so
 # that the shortest-suffix rule would cut them short.
 _SUFFIX_IN_NAME: tuple[str, ...] = (
+    "大和郡山市",
+    "郡山市",
+    "小郡市",
+    "蒲郡市",
+    "郡上市",
+    "上市町",
     "四日市市",
     "廿日市市",
     "野々市市",
