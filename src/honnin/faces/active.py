@@ -32,13 +32,16 @@ from honnin.faces.video import Frame, frames_from_video
 
 YAW_DEGREES = 15.0
 PITCH_DEGREES = 8.0
-BLINK_EAR_RATIO = 0.72
+BLINK_EAR_RATIO = 0.75
 OPEN_EAR_RATIO = 0.88
 SMILE_WIDTH_RATIO = 1.07
 FRONTAL_YAW = 12.0
 FRONTAL_PITCH = 8.0
 MIN_FACE_FRAMES = 4
 MIN_FACE_FRACTION = 0.6
+SAME_FACE_THRESHOLD = match.DLIB_PUBLISHED_THRESHOLD
+"""Looser than the 1:1 threshold: within one recording pose and expression vary more
+than between two frontal photos (impostor pairs of the calibration set start at 0.68)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +114,19 @@ def baseline(observations: Sequence[Observation]) -> Baseline:
     measured = [o.metrics for o in observations if o.metrics is not None]
     if not measured:
         return Baseline(yaw=0.0, pitch=0.0, eye_aspect_ratio=0.0, mouth_width_ratio=0.0)
-    return Baseline(
+    pose = Baseline(
         yaw=float(np.median([m.pose.yaw for m in measured])),
         pitch=float(np.median([m.pose.pitch for m in measured])),
-        eye_aspect_ratio=float(np.percentile([m.eye_aspect_ratio for m in measured], 75)),
-        mouth_width_ratio=float(np.median([m.mouth_width_ratio for m in measured])),
+        eye_aspect_ratio=0.0,
+        mouth_width_ratio=0.0,
+    )
+    # Eyes and mouth look different when the head is turned: read them frontal only.
+    frontal = [m for m in measured if _frontal(m, pose)] or measured
+    return Baseline(
+        yaw=pose.yaw,
+        pitch=pose.pitch,
+        eye_aspect_ratio=float(np.percentile([m.eye_aspect_ratio for m in frontal], 60)),
+        mouth_width_ratio=float(np.median([m.mouth_width_ratio for m in frontal])),
     )
 
 
@@ -244,15 +255,20 @@ def match_steps(
 
 
 def same_face(track: Track, *, threshold: float) -> tuple[bool, float | None]:
-    """Whether every sampled embedding is within ``threshold`` of every other."""
-    vectors = list(track.embeddings.values())
-    if len(vectors) < 2:
-        return len(vectors) == 1, None
-    worst = max(
-        match.distance(vectors[i], vectors[j])
-        for i in range(len(vectors))
-        for j in range(i + 1, len(vectors))
-    )
+    """Whether every sampled embedding is within ``threshold`` of the first one.
+
+    The first face frame is the person looking at the camera before any action: the
+    most reliable embedding. Comparing every other sample with it (rather than all
+    pairs) keeps two extreme poses from being compared with each other.
+    """
+    if not track.embeddings:
+        return False, None
+    first = min(track.embeddings)
+    reference = track.embeddings[first]
+    others = [v for k, v in track.embeddings.items() if k != first]
+    if not others:
+        return True, None
+    worst = max(match.distance(reference, v) for v in others)
     return worst <= threshold, worst
 
 
@@ -277,7 +293,7 @@ def evaluate(
     *,
     nonce: str,
     now: datetime,
-    same_face_threshold: float = match.DEFAULT_THRESHOLD,
+    same_face_threshold: float = SAME_FACE_THRESHOLD,
 ) -> tuple[ActiveReport, Track]:
     """The active report for an already observed recording (and the track, embedded)."""
     reasons = check_binding(challenge, nonce=nonce, now=now)
@@ -292,7 +308,9 @@ def evaluate(
     reasons.extend(step_reasons)
     faces = track.with_face
     samples = [faces[0].index, faces[-1].index] if faces else []
-    samples += [e.peak for e in matched]
+    # The first frame of each action: the person doing it, in the least extreme pose
+    # that still counts, where the embedding is most reliable.
+    samples += [e.start for e in matched]
     track = tracking.with_embeddings(track, frames, samples)
     same, worst = same_face(track, threshold=same_face_threshold)
     if not same:
@@ -315,7 +333,7 @@ def check_active_liveness(
     *,
     nonce: str,
     now: datetime,
-    same_face_threshold: float = match.DEFAULT_THRESHOLD,
+    same_face_threshold: float = SAME_FACE_THRESHOLD,
     detect_max_side: int = tracking.DEFAULT_VIDEO_DETECT_MAX_SIDE,
 ) -> ActiveReport:
     """Check a recording (frames, or encoded video bytes) against ``challenge``.

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from honnin.faces import active, match, passive, tracking
+from honnin.faces import active, passive, tracking
 from honnin.faces.active import ActiveReport
 from honnin.faces.challenge import Challenge
 from honnin.faces.errors import InvalidChallengeError
@@ -43,7 +43,7 @@ def check_liveness(
     *,
     nonce: str | None = None,
     now: datetime | None = None,
-    same_face_threshold: float = match.DEFAULT_THRESHOLD,
+    same_face_threshold: float = active.SAME_FACE_THRESHOLD,
     detect_max_side: int = tracking.DEFAULT_VIDEO_DETECT_MAX_SIDE,
 ) -> LivenessReport:
     """Passive checks always; the active check too when a ``challenge`` is given.

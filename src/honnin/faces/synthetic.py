@@ -114,14 +114,14 @@ class FaceRig:
         count = len(self.marks)
         marks = points[:count]
         for upper, lower in _UPPER_LIDS:
-            marks[upper] += 0.92 * expr.eyes_closed * (marks[lower] - marks[upper])
+            marks[upper] += expr.eyes_closed * (marks[lower] - marks[upper])
         if expr.smile:
             mouth = list(_MOUTH)
             centre_x = marks[mouth, 0].mean()
             half = (marks[54, 0] - marks[48, 0]) / 2.0
             rel = (marks[mouth, 0] - centre_x) / max(half, 1.0)
-            marks[mouth, 0] += expr.smile * 0.16 * half * rel
-            marks[mouth, 1] -= expr.smile * 0.12 * half * rel**2
+            marks[mouth, 0] += expr.smile * 0.24 * half * rel
+            marks[mouth, 1] -= expr.smile * 0.15 * half * rel**2
         # Rotate about a vertical/horizontal axis half a face width behind the face.
         axis_depth = 0.5 * self.half_width
         rel_x = points[:, 0] - self.centre[0]
@@ -139,7 +139,38 @@ class FaceRig:
         return moved
 
     def render(self, expr: Expression) -> RGBImage:
-        return warp_piecewise(self.base, self.points, self.moved_points(expr), self.triangles)
+        moved = self.moved_points(expr)
+        image = warp_piecewise(self.base, self.points, moved, self.triangles)
+        if expr.eyes_closed > 0.5:
+            image = _paint_lids(image, moved, (expr.eyes_closed - 0.5) * 2.0)
+        return image
+
+
+def _paint_lids(image: RGBImage, points: FloatArray, weight: float) -> RGBImage:
+    """Cover what is left of each eye with lid skin and draw the lash line.
+
+    The warp alone leaves a sliver of iris and sclera between the lids, which the
+    landmark model still reads as an open eye.
+    """
+    out = image.astype(np.float64)
+    for eye in (range(36, 42), range(42, 48)):
+        outline = points[list(eye)]
+        centre = outline.mean(axis=0)
+        width = float(np.linalg.norm(outline[3] - outline[0]))
+        grown = centre + (outline - centre) * np.array([1.1, 2.2])
+        mask = np.zeros(image.shape[:2], dtype=np.uint8)
+        cv2.fillConvexPoly(mask, grown.round().astype(np.int32), 255)
+        soft = cv2.GaussianBlur(mask, (0, 0), 1.5).astype(np.float64)[..., None] / 255.0
+        above = (centre - [0.0, 0.45 * width]).round().astype(int)
+        top, left = max(above[1] - 2, 0), max(above[0] - 3, 0)
+        skin = image[top : above[1] + 2, left : above[0] + 3].reshape(-1, 3).mean(axis=0)
+        out = out * (1.0 - weight * soft) + skin * weight * soft
+        lash = outline[[0, 5, 4, 3]].round().astype(np.int32)
+        shade = np.zeros(image.shape[:2], dtype=np.uint8)
+        cv2.polylines(shade, [lash], isClosed=False, color=255, thickness=1)
+        dark = cv2.GaussianBlur(shade, (0, 0), 0.7).astype(np.float64)[..., None] / 255.0
+        out = out * (1.0 - 0.6 * weight * dark)
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def _control_points(marks: Landmarks, size: tuple[int, int]) -> tuple[FloatArray, FloatArray]:
