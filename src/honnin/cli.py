@@ -30,6 +30,7 @@ SUB_COMMANDS: dict[str, str] = {
     "admin": "honnin.contracts.cli",
     "sandbox": "honnin.sandbox.cli",
     "face": "honnin.faces.cli",
+    "mapping": "honnin.banks.mapping_cli",
 }
 
 # Top-level commands defined in other modules: module -> function names.
