@@ -114,3 +114,46 @@ def test_flat_address_keys() -> None:
     assert person.address.postal_code == "100-0001"
     assert person.address.region == "東京都"
     assert person.address.formatted == "x"
+
+
+def test_document_evidence_is_matched_the_same_way() -> None:
+    # What a My Number card / driving licence check would emit: evidence "document",
+    # the card's one-line name and address, a wareki birth date converted to ISO.
+    document_vc = {
+        "verification": {
+            "trust_framework": "jp_aml",
+            "evidence": [{"type": "document", "document_details": {"type": "idcard"}}],
+        },
+        "claims": {
+            "name": "山﨑　美咲",
+            "birthdate": "1989-01-07",
+            "address": {"formatted": "神奈川県横浜市中区山下町二七九番地の二五"},
+        },
+    }
+    applicant = {
+        "family_name": "山崎",
+        "given_name": "美咲",
+        "birthdate": "昭和64年1月7日",
+        "address": "〒231-0023 神奈川県横浜市中区山下町279-25",
+    }
+    report = match_applicant(applicant, document_vc)
+    assert report.overall is Outcome.MATCH, report.to_dict()
+    assert report.field("name").method == "full_name_kanji_variant"
+
+
+def test_passport_mrz_names_against_kana() -> None:
+    passport_vc = {
+        "verification": {"trust_framework": "jp_aml"},
+        "claims": {"family_name": "YAMAZAKI", "given_name": "MISAKI", "birthdate": "1989-01-07"},
+    }
+    applicant = {
+        "family_name": "山﨑",
+        "given_name": "美咲",
+        "family_name_kana": "やまざき",
+        "given_name_kana": "みさき",
+        "birthdate": "S64.1.7",
+    }
+    report = match_applicant(applicant, passport_vc)
+    assert report.field("name").method == "romaji"
+    assert report.field("name").outcome is Outcome.MATCH
+    assert report.field("birthdate").outcome is Outcome.MATCH
