@@ -8,10 +8,20 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from defusedxml import ElementTree
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from starlette.testclient import TestClient
 
-from honnin.sandbox.banks import BANK_IDS, SandboxBanks, complete_authorization_sync
+from honnin.sandbox.banks import (
+    BANK_IDS,
+    ClientRegistration,
+    SandboxBank,
+    SandboxBanks,
+    complete_authorization_sync,
+    hash_client_secret,
+)
 
 
 def query_of(url: str) -> dict[str, str]:
@@ -327,3 +337,62 @@ def test_kyc_api_requires_a_valid_bearer_token(banks: SandboxBanks, http: httpx.
     response = http.get(f"{base}/kyc/v1/customer", headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+_FUZZ_BANKS = {
+    bank_id: SandboxBank(
+        bank_id,
+        issuer="http://127.0.0.1:1",
+        clients=[
+            ClientRegistration(
+                client_id="c",
+                redirect_uris=("http://127.0.0.1:9/cb",),
+                client_secret_hash=hash_client_secret("s" * 16),
+            )
+        ],
+    )
+    for bank_id in BANK_IDS
+}
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+_FIELDS = st.sampled_from(
+    [
+        "client_id",
+        "response_type",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "claims",
+        "code_challenge",
+        "code_challenge_method",
+        "request_uri",
+        "grant_type",
+        "code",
+        "code_verifier",
+        "client_assertion",
+        "client_assertion_type",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bank_id=st.sampled_from(BANK_IDS),
+    path=st.sampled_from(["/authorize", "/token", "/par", "/interaction/x/login", "/userinfo"]),
+    params=st.dictionaries(_FIELDS, _TEXT | st.sampled_from(["c", "code", "openid kyc"])),
+)
+def test_arbitrary_input_never_causes_a_server_error(
+    bank_id: str, path: str, params: dict[str, str]
+) -> None:
+    with TestClient(_FUZZ_BANKS[bank_id].app, raise_server_exceptions=False) as client:
+        if path == "/authorize":
+            response = client.get(path, params=params)
+        else:
+            response = client.post(path, data=params, auth=("c", "s" * 16))
+    assert response.status_code < 500
+
+
+def test_oversized_bodies_are_refused() -> None:
+    with TestClient(_FUZZ_BANKS["momiji_rest"].app) as client:
+        response = client.post("/token", content=b"a" * 70_000)
+    assert response.status_code == 413

@@ -32,6 +32,7 @@ FAULT_TARGETS: tuple[str, ...] = get_args(FaultTarget)
 EndpointName = Literal["kyc", "token", "par", "authorize", "other"]
 
 MAX_LATENCY_MS = 600_000
+MAX_BODY_BYTES = 64 * 1024  # OAuth forms and admin JSON are tiny
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,10 @@ class FaultMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if _declared_length(scope) > MAX_BODY_BYTES:
+            body = b'{"error":"invalid_request","error_description":"request body too large"}'
+            await _respond(send, 413, body, "application/json")
+            return
         endpoint = self.classify(scope["method"], scope["path"])
         self.stats.enter(endpoint)
         try:
@@ -249,6 +254,16 @@ class FaultMiddleware:
                 }
             )
             await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return MAX_BODY_BYTES + 1
+    return 0
 
 
 async def _respond(

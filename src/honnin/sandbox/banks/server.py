@@ -13,10 +13,11 @@ Endpoints (paths are relative to the bank's issuer URL):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +236,8 @@ class SandboxBank:
         auth_request = self._authlib_request(request, params)
         try:
             claims_request = self._claims_request(params)
-            grant = oauth.get_consent_grant(auth_request)
+            with _readable_errors():
+                grant = oauth.get_consent_grant(auth_request)
         except OAuth2Error as error:
             return self._authorization_error(auth_request, error)
         store = oauth.store
@@ -303,12 +305,13 @@ class SandboxBank:
         )
         auth_request = self._authlib_request(request, interaction.params, method="GET")
         try:
-            grant = self.oauth.get_authorization_grant(auth_request)
+            with _readable_errors():
+                grant = self.oauth.get_authorization_grant(auth_request)
+                result: AuthlibResponse = self.oauth.create_authorization_response(
+                    request=auth_request, grant_user=grant_user, grant=grant
+                )
         except OAuth2Error as error:
             return self._authorization_error(auth_request, error)
-        result: AuthlibResponse = self.oauth.create_authorization_response(
-            request=auth_request, grant_user=grant_user, grant=grant
-        )
         response = self._to_response(result)
         if result.location:
             # RFC 9700 §4.12: after a form post, redirect with 303 so no body is resent.
@@ -323,15 +326,18 @@ class SandboxBank:
         auth_request = self._authlib_request(request, form, form=form)
         oauth = self.oauth
         try:
-            client = oauth.authenticate_client(
-                auth_request, list(self.profile.token_auth_methods), "pushed_authorization_request"
-            )
-            client_id = client.get_client_id()
-            if form.get("client_id", [client_id]) != [client_id]:
-                raise InvalidClientError(description="'client_id' does not match the client.")
-            params = oauth.pushed_params(client_id, form)
-            self._claims_request(params)
-            oauth.get_consent_grant(self._authlib_request(request, params, method="GET"))
+            with _readable_errors():
+                client = oauth.authenticate_client(
+                    auth_request,
+                    list(self.profile.token_auth_methods),
+                    "pushed_authorization_request",
+                )
+                client_id = client.get_client_id()
+                if form.get("client_id", [client_id]) != [client_id]:
+                    raise InvalidClientError(description="'client_id' does not match the client.")
+                params = oauth.pushed_params(client_id, form)
+                self._claims_request(params)
+                oauth.get_consent_grant(self._authlib_request(request, params, method="GET"))
         except OAuth2Error as error:
             error.redirect_uri = None  # RFC 9126 §2.3: PAR errors are JSON, never redirects
             status, body, headers = error()
@@ -345,7 +351,14 @@ class SandboxBank:
 
     async def token(self, request: Request) -> Response:
         form = _multi(await request.form())
-        result = self.oauth.create_token_response(self._authlib_request(request, form, form=form))
+        try:
+            with _readable_errors():
+                result = self.oauth.create_token_response(
+                    self._authlib_request(request, form, form=form)
+                )
+        except OAuth2Error as error:
+            status, body, headers = error()
+            return JSONResponse(dict(body), status_code=status, headers=dict(headers))
         return self._to_response(result)
 
     # ------------------------------------------------------------------ KYC API
@@ -526,6 +539,19 @@ class SandboxBank:
             InvalidRequestError("This sign-in has expired or was already completed."),
             status=400,
         )
+
+
+@contextlib.contextmanager
+def _readable_errors() -> Iterator[None]:
+    """Turn Authlib's ValueError for an unprintable error description into invalid_request.
+
+    Authlib echoes request values (a redirect URI, a grant type) in error descriptions
+    and refuses to build the error when they hold characters RFC 6749 §5.2 forbids.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        raise InvalidRequestError("The request contains characters that are not allowed.") from exc
 
 
 def _preview(customer: Customer, item: str) -> str:
