@@ -22,12 +22,14 @@ from honnin.auth.service import ClientService
 from honnin.clock import Clock, SystemClock
 from honnin.config import Settings
 from honnin.contracts import api as contracts_api
-from honnin.contracts.service import ContractService
 from honnin.db import Database
 from honnin.gateway import ops
+from honnin.gateway.cache import CachingContractService
 from honnin.gateway.dependencies import parse_admin_tokens
 from honnin.gateway.middleware import HttpMetrics, RequestContextMiddleware
+from honnin.gateway.policies import install_gateway
 from honnin.gateway.problems import install_problem_handlers
+from honnin.gateway.service import build_gateway
 from honnin.logging import configure_logging
 from honnin.security.aead import KeyRing
 
@@ -70,12 +72,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         assertion_max_age=timedelta(seconds=settings.client_assertion_max_age_seconds),
     )
 
+    contracts = CachingContractService(
+        clock=clock, audit=audit, ttl_seconds=settings.gateway_cache_ttl_seconds
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await key_store.ensure_current()
         try:
             yield
         finally:
+            await gateway.aclose()
             await database.dispose()
 
     app = FastAPI(
@@ -94,7 +101,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.audit = audit
     app.state.key_store = key_store
     app.state.clients = clients
-    app.state.contracts = ContractService(clock=clock, audit=audit)
+    app.state.contracts = contracts
     app.state.issuer = issuer
     app.state.token_endpoint = token_endpoint
     app.state.admin_tokens = parse_admin_tokens(settings.admin_token.get_secret_value())
@@ -112,7 +119,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         auth_api.keys_router,
         auth_api.admin_keys_router,
         contracts_api.admin_router,
-        contracts_api.enterprise_router,
     ):
         app.include_router(router)
+    gateway = install_gateway(
+        app,
+        build_gateway(settings, database=database, clock=clock, audit=audit),
+        enterprise_routers=(contracts_api.enterprise_router,),
+    )
     return app

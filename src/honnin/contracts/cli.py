@@ -20,6 +20,7 @@ from honnin.app import create_app
 from honnin.cli_support import cli_errors, emit, fail
 from honnin.config import cli_settings
 from honnin.contracts.core import ContractTerms
+from honnin.gateway.cli import service_app
 
 app = typer.Typer(
     help="Manage enterprises, banks, contracts and signing keys.", no_args_is_help=True
@@ -34,6 +35,7 @@ app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(bank_app, name="bank")
 app.add_typer(contract_app, name="contract")
 app.add_typer(keys_app, name="keys")
+app.add_typer(service_app, name="service")  # honnin.gateway: open/close control
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON")]
 T = TypeVar("T")

@@ -12,6 +12,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "honnin.contracts.models",
     "honnin.auth.models",
     "honnin.ledger.models",
+    "honnin.gateway.models",
     "honnin.trace.models",
 )
 
