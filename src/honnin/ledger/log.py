@@ -104,6 +104,7 @@ class TransparencyLog:
         self._pending: list[tuple[NewEntry, asyncio.Future[Receipt]]] = []
         self._tile_cache: OrderedDict[tuple[int, int], tuple[int, bytes]] = OrderedDict()
         self._known_size = 0
+        self._state_ready = False
 
     # --- appending -------------------------------------------------------------------
 
@@ -193,9 +194,12 @@ class TransparencyLog:
         return [Receipt(old_size + i, h) for i, h in enumerate(hashes)]
 
     async def _ensure_state(self) -> None:
+        if self._state_ready:
+            return
         async with self.database.session() as session:
             exists = await session.scalar(select(LedgerState.id).where(LedgerState.id == _STATE_ID))
         if exists is not None:
+            self._state_ready = True
             return
         try:
             async with self.database.transaction() as session:
@@ -210,6 +214,7 @@ class TransparencyLog:
                 )
         except IntegrityError:
             pass  # another process created it first
+        self._state_ready = True
 
     async def _lock_state(self, session: AsyncSession) -> TreeHead:
         """Bump the state row first: on SQLite that takes the write lock before any read."""
