@@ -32,6 +32,10 @@ from honnin.gateway.problems import install_problem_handlers
 from honnin.gateway.service import build_gateway
 from honnin.logging import configure_logging
 from honnin.security.aead import KeyRing
+from honnin.trace import api as trace_api
+from honnin.trace import console as trace_console
+from honnin.trace.console_auth import console_config
+from honnin.trace.service import build_trace_service, start_ledger_publisher
 
 API_DESCRIPTION = """\
 Honnin identity-confirmation platform.
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     database = Database(settings.resolved_database_url, echo=settings.database_echo)
     key_ring = KeyRing.from_setting(settings.data_key.get_secret_value())
     audit = AuditService(clock=clock)
+    trace = build_trace_service(settings=settings, clock=clock, audit=audit)
     issuer = settings.issuer
     token_endpoint = issuer + "/oauth/token"
     key_store = SigningKeyStore(
@@ -79,9 +84,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await key_store.ensure_current()
+        trace_ledger = start_ledger_publisher(
+            database=database,
+            ledger=getattr(_app.state, "ledger", None),
+            batch_size=settings.trace_ledger_batch,
+            interval_seconds=settings.trace_ledger_interval_seconds,
+        )
         try:
             yield
         finally:
+            if trace_ledger is not None:
+                trace_ledger.cancel()
             await gateway.aclose()
             await database.dispose()
 
@@ -106,6 +119,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.token_endpoint = token_endpoint
     app.state.admin_tokens = parse_admin_tokens(settings.admin_token.get_secret_value())
     app.state.metrics_registry = registry
+    app.state.trace = trace
+    app.state.trace_console = console_config(
+        username=settings.trace_console_username,
+        password_hash=settings.trace_console_password_hash.get_secret_value(),
+        subject_key=settings.subject_key.get_secret_value().encode(),
+        session_ttl=timedelta(minutes=settings.trace_console_session_minutes),
+        base_url=settings.base_url,
+    )
 
     install_problem_handlers(app)
     app.add_middleware(
@@ -119,11 +140,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         auth_api.keys_router,
         auth_api.admin_keys_router,
         contracts_api.admin_router,
+        trace_api.admin_router,
+        trace_console.console_router,
+        trace_console.receipts_router,
     ):
         app.include_router(router)
     gateway = install_gateway(
         app,
         build_gateway(settings, database=database, clock=clock, audit=audit),
-        enterprise_routers=(contracts_api.enterprise_router,),
+        enterprise_routers=(contracts_api.enterprise_router, trace_api.enterprise_router),
     )
     return app

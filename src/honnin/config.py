@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     trace_page_max: int = Field(default=1000, ge=10, le=10_000)
     trace_export_batch: int = Field(default=2000, ge=100, le=50_000)
     trace_ledger_batch: int = Field(default=256, ge=1, le=20_000)
+    trace_ledger_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
     # --- end trace settings ---
 
     # --- documents settings (owned by honnin.documents) ---

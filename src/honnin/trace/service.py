@@ -40,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import hashlib
-import hmac
 import io
 import json
 import secrets
@@ -600,9 +599,14 @@ class TraceLedgerPublisher:
             await asyncio.sleep(interval_seconds)
 
 
-def console_session_key(subject_key: bytes) -> bytes:
-    """Cookie-signing key derived from the subject key (HMAC as a PRF, RFC 2104)."""
-    return hmac.new(subject_key, b"honnin trace console session v1", hashlib.sha256).digest()
+def start_ledger_publisher(
+    *, database: Database, ledger: EventAppender | None, batch_size: int, interval_seconds: float
+) -> asyncio.Task[None] | None:
+    """Background task committing trace digests to ``ledger``; None when no ledger is wired."""
+    if ledger is None or not hasattr(ledger, "append_event"):
+        return None
+    publisher = TraceLedgerPublisher(database=database, ledger=ledger, batch_size=batch_size)
+    return asyncio.create_task(publisher.run(interval_seconds=interval_seconds))
 
 
 def bucket_expression(dialect: str, bucket: Literal["hour", "day"]) -> ColumnElement[str]:
