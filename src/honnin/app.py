@@ -7,10 +7,13 @@ routers on ``app.state``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -19,9 +22,13 @@ from honnin.audit.service import AuditService
 from honnin.auth import api as auth_api
 from honnin.auth.keys import SigningKeyStore
 from honnin.auth.service import ClientService
+from honnin.banks import api as banks_api
+from honnin.banks.connector import BankConnector
+from honnin.banks.service import BankConnectionService
 from honnin.clock import Clock, SystemClock
 from honnin.config import Settings
 from honnin.contracts import api as contracts_api
+from honnin.contracts.service import ContractService
 from honnin.db import Database
 from honnin.gateway import ops
 from honnin.gateway.cache import CachingContractService
@@ -30,6 +37,10 @@ from honnin.gateway.middleware import HttpMetrics, RequestContextMiddleware
 from honnin.gateway.policies import install_gateway
 from honnin.gateway.problems import install_problem_handlers
 from honnin.gateway.service import build_gateway
+from honnin.inquiries import api as inquiries_api
+from honnin.inquiries.service import InquiryService
+from honnin.inquiries.webhooks import WebhookDispatcher
+from honnin.inquiries.worker import MaintenanceLoop
 from honnin.logging import configure_logging
 from honnin.security.aead import KeyRing
 from honnin.trace import api as trace_api
@@ -80,10 +91,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     contracts = CachingContractService(
         clock=clock, audit=audit, ttl_seconds=settings.gateway_cache_ttl_seconds
     )
+    broker = _build_broker(
+        settings=settings, database=database, clock=clock, key_ring=key_ring, contracts=contracts
+    )
+    connector, inquiries, dispatcher, maintenance = (
+        broker.connector,
+        broker.inquiries,
+        broker.dispatcher,
+        broker.maintenance,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await key_store.ensure_current()
+        maintenance.start()
         trace_ledger = start_ledger_publisher(
             database=database,
             ledger=getattr(_app.state, "ledger", None),
@@ -95,6 +116,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             if trace_ledger is not None:
                 trace_ledger.cancel()
+            await maintenance.stop()
+            await connector.aclose()
+            await broker.webhook_http.aclose()
             await gateway.aclose()
             await database.dispose()
 
@@ -115,6 +139,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.key_store = key_store
     app.state.clients = clients
     app.state.contracts = contracts
+    app.state.key_ring = key_ring
+    app.state.connector = connector
+    app.state.inquiries = inquiries
+    app.state.webhooks = dispatcher
+    app.state.maintenance = maintenance
+    app.state.bank_connections = BankConnectionService(key_ring=key_ring, audit=audit)
     app.state.issuer = issuer
     app.state.token_endpoint = token_endpoint
     app.state.admin_tokens = parse_admin_tokens(settings.admin_token.get_secret_value())
@@ -140,6 +170,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         auth_api.keys_router,
         auth_api.admin_keys_router,
         contracts_api.admin_router,
+        banks_api.admin_router,
+        inquiries_api.router,
+        inquiries_api.broker_router,
         trace_api.admin_router,
         trace_console.console_router,
         trace_console.receipts_router,
@@ -151,3 +184,58 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         enterprise_routers=(contracts_api.enterprise_router, trace_api.enterprise_router),
     )
     return app
+
+
+@dataclass(frozen=True)
+class _Broker:
+    connector: BankConnector
+    inquiries: InquiryService
+    dispatcher: WebhookDispatcher
+    maintenance: MaintenanceLoop
+    webhook_http: httpx.AsyncClient
+
+
+def _build_broker(
+    *,
+    settings: Settings,
+    database: Database,
+    clock: Clock,
+    key_ring: KeyRing,
+    contracts: ContractService,
+) -> _Broker:
+    """The bank-inquiry broker: bank connector, use case, webhook outbox, maintenance."""
+    connector = BankConnector(
+        redirect_uri=settings.base_url.rstrip("/") + "/broker/callback",
+        timeout_seconds=settings.bank_http_timeout_seconds,
+    )
+    webhook_secret = settings.webhook_secret.get_secret_value().encode()
+    webhook_http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+    wake = asyncio.Event()
+    inquiries = InquiryService(
+        database=database,
+        clock=clock,
+        key_ring=key_ring,
+        contracts=contracts,
+        connector=connector,
+        base_url=settings.base_url,
+        consent_ttl=timedelta(seconds=settings.inquiry_consent_ttl_seconds),
+        retention=timedelta(hours=settings.inquiry_retention_hours),
+        webhook_master_secret=webhook_secret,
+        on_finished=wake.set,
+    )
+    dispatcher = WebhookDispatcher(
+        database=database, clock=clock, http=webhook_http, master_secret=webhook_secret
+    )
+    maintenance = MaintenanceLoop(
+        inquiries=inquiries,
+        dispatcher=dispatcher,
+        interval_seconds=settings.maintenance_interval_seconds,
+        wake=wake,
+    )
+    return _Broker(
+        connector=connector,
+        inquiries=inquiries,
+        dispatcher=dispatcher,
+        maintenance=maintenance,
+        webhook_http=webhook_http,
+    )

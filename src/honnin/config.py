@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     bank_flow: dict[str, dict[str, float]] = Field(default_factory=dict)
     # --- end gateway settings ---
 
+    # --- inquiries settings (owned by honnin.inquiries) ---
+    inquiry_consent_ttl_seconds: int = Field(default=600, ge=30, le=86_400)
+    inquiry_retention_hours: int = Field(default=72, ge=0, le=24 * 400)
+    bank_http_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    maintenance_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # --- end inquiries settings ---
+
     # --- trace settings (owned by honnin.trace) ---
     # Operator console login; the hash is argon2 (``honnin trace hash-password``). An empty
     # hash disables the console. The session cookie is signed with a key derived from

@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from honnin.app import create_app
+from honnin.clock import Clock
 from honnin.config import Settings
 
 TEST_DATA_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # 32 bytes, tests only
@@ -86,11 +87,11 @@ class Platform:
 
 
 @asynccontextmanager
-async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
-    app = create_app(settings)
+async def running_platform(
+    settings: Settings, *, clock: Clock | None = None
+) -> AsyncIterator[Platform]:
+    app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=settings.base_url) as client:
             yield Platform(app=app, client=client)
-
-

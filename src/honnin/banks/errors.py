@@ -45,10 +45,22 @@ class BankConnectionError(BanksError):
 
 
 class BankUnreachableError(BanksError):
-    """The bank did not answer in time or the connection failed."""
+    """The connection to the bank failed; the family flow control counts as bank failures."""
 
+    code = "bank_unreachable"
+    status = 502
+
+
+class BankTimeoutError(BankUnreachableError):
     code = "bank_timeout"
     status = 504
+
+
+class BankServerError(BankUnreachableError):
+    """The bank answered with a 5xx status."""
+
+    code = "bank_error"
+    status = 502
 
 
 class BankProtocolError(BanksError):

@@ -11,9 +11,10 @@ MODEL_MODULES: tuple[str, ...] = (
     "honnin.audit.models",
     "honnin.contracts.models",
     "honnin.auth.models",
+    "honnin.inquiries.models",
     "honnin.ledger.models",
-    "honnin.gateway.models",
     "honnin.trace.models",
+    "honnin.gateway.models",
 )
 
 

@@ -1,0 +1,336 @@
+"""Honnin as an OAuth 2.0 / OpenID Connect client of each bank (Authlib + httpx).
+
+Authorization code with PKCE S256 (RFC 7636), pushed authorization requests where the
+bank offers or requires them (RFC 9126), ``client_secret_basic`` or ``private_key_jwt``
+(RFC 7523), ID token checks (OIDC Core §3.1.3.7: signature, ``iss``, ``aud``, ``nonce``,
+``exp``), then the bank's KYC API with the access token. Every transport failure or
+protocol violation becomes a :mod:`honnin.banks.errors` error with a stable code; nothing
+the bank sent is put into messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, import_key
+from joserfc.jwt import JWTClaimsRegistry
+
+from honnin.banks.connection import BankConnection
+from honnin.banks.errors import (
+    BankPayloadError,
+    BankProtocolError,
+    BankRefusedError,
+    BankServerError,
+    BankTimeoutError,
+    BankUnreachableError,
+)
+
+METADATA_TTL_SECONDS = 300.0
+MAX_KYC_BYTES = 1_048_576
+_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+@dataclass(frozen=True)
+class TokenResult:
+    access_token: str
+    id_token_claims: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class KycResponse:
+    body: bytes
+    content_type: str
+
+
+class BankConnector:
+    """One per process: pooled HTTP clients per bank, cached discovery and JWKS."""
+
+    def __init__(
+        self,
+        *,
+        redirect_uri: str,
+        timeout_seconds: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._redirect_uri = redirect_uri
+        self._timeout = httpx.Timeout(timeout_seconds)
+        self._transport = transport
+        # Authlib clients only build client authentication; requests go through _http.
+        self._clients: dict[tuple[str, str, str], AsyncOAuth2Client] = {}
+        self._http: dict[str, httpx.AsyncClient] = {}
+        self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._jwks: dict[str, tuple[float, KeySet]] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def redirect_uri(self) -> str:
+        return self._redirect_uri
+
+    async def aclose(self) -> None:
+        for client in [*self._clients.values(), *self._http.values()]:
+            await client.aclose()
+        self._clients.clear()
+        self._http.clear()
+
+    # -- discovery ---------------------------------------------------------------------
+
+    async def metadata(self, connection: BankConnection) -> dict[str, Any]:
+        cached = self._metadata.get(connection.issuer)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        well_known = (
+            "/.well-known/openid-configuration"
+            if connection.protocol == "oidc"
+            else "/.well-known/oauth-authorization-server"
+        )
+        response = await self._send(connection, "GET", connection.issuer + well_known)
+        document = _json_object(response, what="discovery document")
+        if document.get("issuer") != connection.issuer:
+            raise BankProtocolError(f"{connection.bank_id}: discovery issuer does not match")
+        self._metadata[connection.issuer] = (time.monotonic() + METADATA_TTL_SECONDS, document)
+        return document
+
+    async def _jwks_for(self, connection: BankConnection, *, refresh: bool = False) -> KeySet:
+        cached = self._jwks.get(connection.issuer)
+        if cached and cached[0] > time.monotonic() and not refresh:
+            return cached[1]
+        metadata = await self.metadata(connection)
+        response = await self._send(connection, "GET", str(metadata["jwks_uri"]))
+        try:
+            keys = KeySet.import_key_set(_json_object(response, what="JWKS"))  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError) as exc:
+            raise BankProtocolError(f"{connection.bank_id}: JWKS is not usable") from exc
+        self._jwks[connection.issuer] = (time.monotonic() + METADATA_TTL_SECONDS, keys)
+        return keys
+
+    # -- the OAuth client ----------------------------------------------------------------
+
+    def _client(self, connection: BankConnection, token_endpoint: str) -> AsyncOAuth2Client:
+        key = (connection.bank_id, connection.issuer, connection.client_id)
+        client = self._clients.get(key)
+        if client is None:
+            if connection.auth_method == "private_key_jwt":
+                client = AsyncOAuth2Client(
+                    client_id=connection.client_id,
+                    # A joserfc key object: Authlib would read a bare dict as an RSA key.
+                    client_secret=import_key(dict(connection.client_jwk or {})),
+                    token_endpoint_auth_method=PrivateKeyJWT(token_endpoint, alg="ES256"),
+                    code_challenge_method="S256",
+                    timeout=self._timeout,
+                    transport=self._transport,
+                )
+            else:
+                client = AsyncOAuth2Client(
+                    client_id=connection.client_id,
+                    client_secret=connection.client_secret,
+                    token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
+                    code_challenge_method="S256",
+                    timeout=self._timeout,
+                    transport=self._transport,
+                )
+            self._clients[key] = client
+        return client
+
+    async def authorization_url(
+        self,
+        connection: BankConnection,
+        *,
+        state: str,
+        nonce: str,
+        code_verifier: str,
+        scope: str,
+    ) -> str:
+        """Where to send the user; pushes the request first when the bank takes PAR."""
+        metadata = await self.metadata(connection)
+        params: dict[str, str] = {
+            "response_type": "code",
+            "client_id": connection.client_id,
+            "redirect_uri": self._redirect_uri,
+            "scope": scope,
+            "state": state,
+            "code_challenge": create_s256_code_challenge(code_verifier),
+            "code_challenge_method": "S256",
+        }
+        if connection.protocol == "oidc":
+            params["nonce"] = nonce
+        authorize = str(metadata["authorization_endpoint"])
+        par_endpoint = metadata.get("pushed_authorization_request_endpoint")
+        if par_endpoint and (
+            connection.use_par or metadata.get("require_pushed_authorization_requests")
+        ):
+            client = self._client(connection, str(metadata["token_endpoint"]))
+            response = await self._send(
+                connection,
+                "POST",
+                str(par_endpoint),
+                data=params,
+                auth=client.client_auth(client.token_endpoint_auth_method),
+            )
+            pushed = _json_object(response, what="PAR response", expect=(200, 201))
+            request_uri = pushed.get("request_uri")
+            if not isinstance(request_uri, str):
+                raise BankProtocolError(f"{connection.bank_id}: PAR response lacks request_uri")
+            query = urlencode({"client_id": connection.client_id, "request_uri": request_uri})
+        else:
+            query = urlencode(params)
+        return f"{authorize}?{query}"
+
+    async def exchange_code(
+        self, connection: BankConnection, *, code: str, code_verifier: str, nonce: str
+    ) -> TokenResult:
+        metadata = await self.metadata(connection)
+        token_endpoint = str(metadata["token_endpoint"])
+        client = self._client(connection, token_endpoint)
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self._redirect_uri,
+            "code_verifier": code_verifier,
+        }
+        # The client's own token store is not used: one client serves many flows at once.
+        response = await self._send(
+            connection,
+            "POST",
+            token_endpoint,
+            data=data,
+            auth=client.client_auth(client.token_endpoint_auth_method),
+        )
+        if response.status_code == 400:
+            body = _json_object(response, what="token error", expect=(400,))
+            raise BankRefusedError(
+                f"{connection.bank_id}: token request refused ({_oauth_error(body)})"
+            )
+        token = _json_object(response, what="token response")
+        access_token = token.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise BankProtocolError(f"{connection.bank_id}: token response lacks access_token")
+        claims = None
+        if connection.protocol == "oidc":
+            id_token = token.get("id_token")
+            if not isinstance(id_token, str):
+                raise BankProtocolError(f"{connection.bank_id}: no ID token from an OpenID bank")
+            claims = await self._verify_id_token(connection, id_token, nonce=nonce)
+        return TokenResult(access_token=access_token, id_token_claims=claims)
+
+    async def _verify_id_token(
+        self, connection: BankConnection, id_token: str, *, nonce: str
+    ) -> Mapping[str, Any]:
+        keys = await self._jwks_for(connection)
+        try:
+            decoded = jwt.decode(id_token, keys, algorithms=["ES256", "RS256", "PS256"])
+        except (JoseError, ValueError):
+            # The bank may have rotated its keys since they were cached.
+            keys = await self._jwks_for(connection, refresh=True)
+            try:
+                decoded = jwt.decode(id_token, keys, algorithms=["ES256", "RS256", "PS256"])
+            except (JoseError, ValueError) as exc:
+                raise BankProtocolError(
+                    f"{connection.bank_id}: ID token signature invalid"
+                ) from exc
+        registry = JWTClaimsRegistry(
+            leeway=60,
+            iss={"essential": True, "value": connection.issuer},
+            aud={"essential": True, "value": connection.client_id},
+            nonce={"essential": True, "value": nonce},
+            exp={"essential": True},
+            sub={"essential": True},
+        )
+        try:
+            registry.validate(decoded.claims)
+        except JoseError as exc:
+            raise BankProtocolError(
+                f"{connection.bank_id}: ID token rejected ({exc.error})"
+            ) from exc
+        return decoded.claims
+
+    async def fetch_kyc(self, connection: BankConnection, *, access_token: str) -> KycResponse:
+        metadata = await self.metadata(connection)
+        endpoint = metadata.get("userinfo_endpoint") or metadata.get("kyc_info_endpoint")
+        if not isinstance(endpoint, str):
+            raise BankProtocolError(f"{connection.bank_id}: no KYC endpoint in discovery")
+        response = await self._send(
+            connection, "GET", endpoint, headers={"Authorization": f"Bearer {access_token}"}
+        )
+        if response.status_code != 200:
+            raise _status_error(connection, response, what="KYC API")
+        if len(response.content) > MAX_KYC_BYTES:
+            raise BankPayloadError(f"{connection.bank_id}: KYC response is too large")
+        return KycResponse(
+            body=response.content,
+            content_type=response.headers.get("content-type", "application/octet-stream"),
+        )
+
+    # -- transport -------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        connection: BankConnection,
+        method: str,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
+    ) -> httpx.Response:
+        client = self._plain_client(connection)
+        try:
+            return await client.request(
+                method, url, data=data, headers=headers, auth=auth or httpx.USE_CLIENT_DEFAULT
+            )
+        except httpx.TimeoutException as exc:
+            raise BankTimeoutError(
+                f"{connection.bank_id}: the bank did not answer in time"
+            ) from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise BankUnreachableError(
+                f"{connection.bank_id}: connection to the bank failed ({type(exc).__name__})"
+            ) from exc
+
+    def _plain_client(self, connection: BankConnection) -> httpx.AsyncClient:
+        client = self._http.get(connection.issuer)
+        if client is None:
+            limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+            client = httpx.AsyncClient(
+                timeout=self._timeout, transport=self._transport, limits=limits
+            )
+            self._http[connection.issuer] = client
+        return client
+
+
+def _status_error(connection: BankConnection, response: httpx.Response, *, what: str) -> Exception:
+    message = f"{connection.bank_id}: {what} answered HTTP {response.status_code}"
+    if response.status_code >= 500:
+        return BankServerError(message)
+    return BankProtocolError(message)
+
+
+def _json_object(
+    response: httpx.Response, *, what: str, expect: tuple[int, ...] = (200,)
+) -> dict[str, Any]:
+    if response.status_code not in expect:
+        if response.status_code >= 500:
+            raise BankServerError(f"{what}: HTTP {response.status_code}")
+        raise BankProtocolError(f"{what}: HTTP {response.status_code}")
+    try:
+        document = response.json()
+    except ValueError as exc:
+        raise BankPayloadError(f"{what} is not JSON") from exc
+    if not isinstance(document, dict):
+        raise BankPayloadError(f"{what} is not a JSON object")
+    return document
+
+
+def _oauth_error(body: Mapping[str, Any]) -> str:
+    error = body.get("error")
+    return error if isinstance(error, str) and error.isascii() and len(error) < 64 else "error"

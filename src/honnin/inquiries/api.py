@@ -1,0 +1,143 @@
+"""Routers: enterprises create and read bank inquiries (``/v1/bank-inquiries``); users pass
+through ``/broker/start/{token}`` to their bank and come back to ``/broker/callback``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from honnin.auth.tokens import Principal
+from honnin.errors import HonninError
+from honnin.gateway.dependencies import Session, require_scope
+from honnin.inquiries.errors import InvalidCallbackError
+from honnin.inquiries.schemas import (
+    InquiryCreate,
+    InquiryCreated,
+    InquiryOut,
+    InquiryResult,
+    WebhookSecretOut,
+)
+from honnin.inquiries.service import InquiryService
+
+router = APIRouter(prefix="/v1", tags=["bank inquiries"])
+broker_router = APIRouter(prefix="/broker", tags=["user-facing pages"], include_in_schema=False)
+
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+def inquiry_service(request: Request) -> InquiryService:
+    service: InquiryService = request.app.state.inquiries
+    return service
+
+
+Inquiries = Annotated[InquiryService, Depends(inquiry_service)]
+
+
+@router.post("/bank-inquiries", status_code=201, response_model=InquiryCreated)
+async def create_inquiry(
+    body: InquiryCreate,
+    session: Session,
+    inquiries: Inquiries,
+    principal: Annotated[Principal, Depends(require_scope("inquiries:write"))],
+    idempotency_key: Annotated[
+        str | None, Header(max_length=200, pattern=r"^[\x21-\x7e]+$")
+    ] = None,
+) -> InquiryCreated:
+    """Start an inquiry; send the user to ``authorization_url`` to consent at their bank."""
+    created = await inquiries.create(
+        session,
+        enterprise_id=principal.enterprise_id,
+        bank_id=body.bank_id,
+        purpose=body.purpose,
+        claims=body.claims,
+        applicant=body.applicant.model_dump(exclude_none=True),
+        return_url=str(body.return_url),
+        idempotency_key=idempotency_key,
+    )
+    return InquiryCreated(
+        id=created.id,
+        status=created.status,
+        authorization_url=created.authorization_url,
+        expires_at=created.expires_at,
+    )
+
+
+@router.get("/bank-inquiries/{inquiry_id}", response_model=InquiryOut)
+async def get_inquiry(
+    inquiry_id: str,
+    session: Session,
+    inquiries: Inquiries,
+    principal: Annotated[Principal, Depends(require_scope("inquiries:read"))],
+) -> InquiryOut:
+    """Status, and once completed the OIDC4IDA ``verified_claims`` and the match report."""
+    view = await inquiries.get(
+        session, enterprise_id=principal.enterprise_id, inquiry_id=inquiry_id
+    )
+    result = None
+    if view.result is not None:
+        result = InquiryResult(
+            verified_claims=view.result["verified_claims"], match=view.result["match"]
+        )
+    return InquiryOut(
+        id=view.id,
+        status=view.status,
+        bank_id=view.bank_id,
+        purpose=view.purpose,
+        claims=list(view.claims),
+        failure_code=view.failure_code,
+        created_at=view.created_at,
+        expires_at=view.expires_at,
+        finished_at=view.finished_at,
+        authorization_url=view.authorization_url,
+        result=result,
+        result_digest=view.result_digest,
+        match_overall=view.match_overall,
+        purged=view.purged,
+    )
+
+
+@router.get("/webhook-secret", response_model=WebhookSecretOut)
+async def webhook_secret(
+    inquiries: Inquiries,
+    principal: Annotated[Principal, Depends(require_scope("inquiries:read"))],
+) -> WebhookSecretOut:
+    """The key that signs your webhooks (Standard Webhooks, ``whsec_`` form)."""
+    return WebhookSecretOut(secret=inquiries.webhook_secret(principal.enterprise_id))
+
+
+def _page(title: str, message: str, status: int) -> HTMLResponse:
+    html = _templates.get_template("broker_message.html").render(title=title, message=message)
+    return HTMLResponse(html, status_code=status)
+
+
+@broker_router.get("/start/{start_token}", response_model=None)
+async def start(start_token: str, inquiries: Inquiries) -> Response:
+    try:
+        url = await inquiries.authorization_redirect(start_token)
+    except InvalidCallbackError as exc:
+        return _page("このリンクは使えません", exc.safe_message, 400)
+    except HonninError as exc:
+        # The bank cannot be reached or is closed right now; the link stays usable.
+        return _page("銀行に接続できません", f"{exc.code}: please try again later", 503)
+    return RedirectResponse(url, status_code=303)
+
+
+@broker_router.get("/callback", response_model=None)
+async def callback(request: Request, inquiries: Inquiries) -> Response:
+    params = {k: v for k, v in request.query_params.items() if len(v) <= 4096}
+    try:
+        outcome = await inquiries.handle_callback(params)
+    except InvalidCallbackError as exc:
+        return _page("この応答は受け付けられません", exc.safe_message, 400)
+    separator = "&" if "?" in outcome.return_url else "?"
+    target = (
+        f"{outcome.return_url}{separator}inquiry_id={outcome.inquiry_id}&status={outcome.status}"
+    )
+    return RedirectResponse(target, status_code=303)

@@ -1,0 +1,135 @@
+"""Pure rules of a bank inquiry: statuses and transitions, which claims are released,
+digests, the webhook payload, Standard Webhooks signatures and the retry schedule.
+
+Standard Webhooks (standardwebhooks.com spec): headers ``webhook-id``,
+``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256(secret,
+id.timestamp.body)>``; secrets are shown as ``whsec_<base64>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any, Final
+
+PENDING: Final = "pending_consent"
+COMPLETED: Final = "completed"
+DENIED: Final = "denied"
+EXPIRED: Final = "expired"
+FAILED: Final = "failed"
+FINAL_STATUSES: Final = frozenset({COMPLETED, DENIED, EXPIRED, FAILED})
+
+WEBHOOK_EVENT = "bank_inquiry.finished"
+# Delays after the 1st, 2nd, ... failed attempt; after the last the delivery is dead.
+RETRY_DELAYS: Final = (
+    timedelta(seconds=5),
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(hours=1),
+    timedelta(hours=6),
+)
+
+
+def can_finish(status: str) -> bool:
+    """Only a pending inquiry may move, and only once: to one of the final statuses."""
+    return status == PENDING
+
+
+def callback_verdict(
+    *, expired: bool, issuer_problem: str | None, error: str | None, code: str | None
+) -> tuple[str, str] | None:
+    """The final ``(status, failure_code)`` the bank's redirect decides by itself, or None
+    when there is a code to exchange. Order matters: an expired window or a wrong issuer
+    (RFC 9207 mix-up defence) wins over whatever the redirect claims."""
+    if expired:
+        return EXPIRED, "consent_expired"
+    if issuer_problem:
+        return FAILED, issuer_problem
+    if error == "access_denied":
+        return DENIED, "user_denied"
+    if error:
+        return FAILED, "bank_refused"
+    if not code:
+        return FAILED, "bank_protocol_error"
+    return None
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def content_digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def release_claims(verified_claims: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
+    """Keep only the claims the enterprise asked for and its contract allows.
+
+    A bank may return more than was asked (scope granularity is coarser than claims);
+    Honnin never passes on what the enterprise may not see.
+    """
+    wanted = set(allowed)
+    claims = {k: v for k, v in verified_claims.get("claims", {}).items() if k in wanted}
+    return {"verification": verified_claims["verification"], "claims": claims}
+
+
+def webhook_payload(
+    *, inquiry_id: str, status: str, failure_code: str | None, finished_at: str
+) -> dict[str, Any]:
+    """What the webhook says: which inquiry finished and how. The data is fetched by API."""
+    return {
+        "type": WEBHOOK_EVENT,
+        "timestamp": finished_at,
+        "data": {
+            "inquiry_id": inquiry_id,
+            "status": status,
+            "failure_code": failure_code,
+        },
+    }
+
+
+def enterprise_webhook_secret(master_secret: bytes, enterprise_id: str) -> bytes:
+    """A per-enterprise signing key derived from the deployment's webhook secret."""
+    return hmac.new(master_secret, f"webhook:{enterprise_id}".encode(), hashlib.sha256).digest()
+
+
+def display_secret(secret: bytes) -> str:
+    return "whsec_" + base64.b64encode(secret).decode()
+
+
+def sign_webhook(*, secret: bytes, message_id: str, timestamp: int, body: bytes) -> str:
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def verify_webhook(
+    *, secret: bytes, headers: Mapping[str, str], body: bytes, now: int, tolerance: int = 300
+) -> bool:
+    """What a receiving enterprise does; used by tests and documented for integrators."""
+    try:
+        message_id = headers["webhook-id"]
+        timestamp = int(headers["webhook-timestamp"])
+        signatures = headers["webhook-signature"].split()
+    except (KeyError, ValueError):
+        return False
+    if abs(now - timestamp) > tolerance:
+        return False
+    expected = sign_webhook(secret=secret, message_id=message_id, timestamp=timestamp, body=body)
+    return any(hmac.compare_digest(expected, candidate) for candidate in signatures)
+
+
+def next_retry_delay(attempts: int) -> timedelta | None:
+    """The wait after ``attempts`` failed attempts, or None when it is time to give up."""
+    if attempts < 1 or attempts > len(RETRY_DELAYS):
+        return None
+    return RETRY_DELAYS[attempts - 1]

@@ -1,0 +1,595 @@
+"""The bank-inquiry use case.
+
+create -> (user) start at Honnin -> bank login + consent -> callback -> token exchange ->
+KYC fetch -> declarative mapping to OIDC4IDA -> match against the applicant -> result +
+webhook outbox, in one transaction.
+
+A callback claims its inquiry by consuming the state digest in a conditional UPDATE, so
+a replayed or concurrent callback finds nothing to claim. Bank I/O happens outside any
+database transaction; the outcome is then written with a status guard, so an inquiry
+moves out of ``pending_consent`` exactly once and nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from honnin.banks.connection import BankConnection, open_connection
+from honnin.banks.connector import BankConnector
+from honnin.banks.errors import BanksError
+from honnin.banks.mapping import load_mapping
+from honnin.clock import Clock
+from honnin.contracts.models import Bank, Enterprise
+from honnin.contracts.service import ContractService
+from honnin.db import Database
+from honnin.errors import HonninError
+from honnin.ids import new_id
+from honnin.inquiries import core
+from honnin.inquiries.errors import (
+    IdempotencyConflictError,
+    InquiryNotFoundError,
+    InvalidApplicantError,
+    InvalidCallbackError,
+)
+from honnin.inquiries.models import Inquiry, WebhookDelivery
+from honnin.matching.claims import match_applicant
+from honnin.matching.errors import MatchingError
+from honnin.security.aead import KeyRing
+
+
+class EventSink(Protocol):
+    """Where distribution events go (the trace package), inside the caller's transaction."""
+
+    async def record(self, session: AsyncSession, *, kind: str, **fields: Any) -> None: ...
+
+
+class NullEventSink:
+    async def record(self, session: AsyncSession, *, kind: str, **fields: Any) -> None:  # noqa: ARG002
+        return None
+
+
+class BankGuard(Protocol):
+    """Flow control around every call to a bank (in-flight cap, rate, breaker)."""
+
+    def guard(self, bank_id: str, *, idempotent: bool) -> Any: ...
+
+
+class UnguardedBanks:
+    @asynccontextmanager
+    async def _noop(self) -> AsyncIterator[None]:
+        yield
+
+    def guard(self, bank_id: str, *, idempotent: bool) -> Any:  # noqa: ARG002 - protocol shape
+        return self._noop()
+
+
+@dataclass(frozen=True)
+class CreatedInquiry:
+    id: str
+    status: str
+    authorization_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class InquiryView:
+    id: str
+    status: str
+    bank_id: str
+    purpose: str
+    claims: tuple[str, ...]
+    failure_code: str | None
+    created_at: datetime
+    expires_at: datetime
+    finished_at: datetime | None
+    authorization_url: str | None
+    result: Mapping[str, Any] | None
+    result_digest: str | None
+    match_overall: str | None
+    purged: bool
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    inquiry_id: str
+    status: str
+    return_url: str
+
+
+@dataclass(frozen=True)
+class _FlowSecrets:
+    state: str
+    nonce: str
+    code_verifier: str
+    start_token: str
+
+
+log = structlog.get_logger("honnin.inquiries")
+
+
+def _aad(inquiry_id: str, name: str) -> bytes:
+    return f"bank_inquiries:{inquiry_id}:{name}".encode()
+
+
+class InquiryService:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        clock: Clock,
+        key_ring: KeyRing,
+        contracts: ContractService,
+        connector: BankConnector,
+        base_url: str,
+        consent_ttl: timedelta,
+        retention: timedelta,
+        webhook_master_secret: bytes,
+        events: EventSink | None = None,
+        guard: BankGuard | None = None,
+        on_finished: Callable[[], None] | None = None,
+    ) -> None:
+        self._on_finished = on_finished
+        self._database = database
+        self._clock = clock
+        self._key_ring = key_ring
+        self._contracts = contracts
+        self._connector = connector
+        self._base_url = base_url.rstrip("/")
+        self._consent_ttl = consent_ttl
+        self._retention = retention
+        self._webhook_master_secret = webhook_master_secret
+        self._events = events or NullEventSink()
+        self._guard = guard or UnguardedBanks()
+
+    @property
+    def events(self) -> EventSink:
+        return self._events
+
+    # -- create --------------------------------------------------------------------------
+
+    async def create(
+        self,
+        session: AsyncSession,
+        *,
+        enterprise_id: str,
+        bank_id: str,
+        purpose: str,
+        claims: Sequence[str],
+        applicant: Mapping[str, Any],
+        return_url: str,
+        idempotency_key: str | None,
+    ) -> CreatedInquiry:
+        request_digest = core.content_digest(
+            {
+                "bank_id": bank_id,
+                "purpose": purpose,
+                "claims": sorted(claims),
+                "applicant": dict(applicant),
+                "return_url": return_url,
+            }
+        )
+        if idempotency_key is not None:
+            existing = await session.scalar(
+                select(Inquiry).where(
+                    Inquiry.enterprise_id == enterprise_id,
+                    Inquiry.idempotency_key == idempotency_key,
+                )
+            )
+            if existing is not None:
+                if existing.request_digest != request_digest:
+                    raise IdempotencyConflictError(
+                        "this Idempotency-Key was used with a different request"
+                    )
+                return self._created(existing, self._flow_secrets(existing))
+        contract = await self._contracts.authorize(
+            session, enterprise_id=enterprise_id, bank_id=bank_id, claims=claims, purpose=purpose
+        )
+        try:
+            match_applicant(dict(applicant), {"claims": {}})
+        except MatchingError as exc:
+            raise InvalidApplicantError(exc.safe_message) from exc
+        bank = await session.get(Bank, bank_id)
+        assert bank is not None  # authorize() checked it
+        open_connection(bank_id, bank.profile, self._key_ring)  # refuse unconfigured banks now
+
+        now = self._clock.now()
+        inquiry_id = new_id("inq")
+        flow = _FlowSecrets(
+            state=secrets.token_urlsafe(32),
+            nonce=secrets.token_urlsafe(24),
+            code_verifier=secrets.token_urlsafe(48),
+            start_token=secrets.token_urlsafe(32),
+        )
+        row = Inquiry(
+            id=inquiry_id,
+            enterprise_id=enterprise_id,
+            bank_id=bank_id,
+            contract_id=contract.id,
+            purpose=purpose,
+            claims=sorted(set(claims)),
+            return_url=return_url,
+            status=core.PENDING,
+            start_token_digest=core.token_digest(flow.start_token),
+            state_digest=core.token_digest(flow.state),
+            sealed_applicant=self._seal(inquiry_id, "applicant", dict(applicant)),
+            sealed_flow_secrets=self._seal(inquiry_id, "flow", flow.__dict__),
+            idempotency_key=idempotency_key,
+            request_digest=request_digest,
+            created_at=now,
+            expires_at=now + self._consent_ttl,
+        )
+        session.add(row)
+        await self._events.record(
+            session,
+            kind="inquiry.created",
+            object_id=inquiry_id,
+            enterprise_id=enterprise_id,
+            bank_id=bank_id,
+            claims=row.claims,
+            purpose=purpose,
+            outcome="pending_consent",
+        )
+        return self._created(row, flow)
+
+    def _created(self, row: Inquiry, flow: _FlowSecrets | None) -> CreatedInquiry:
+        url = self._start_url(flow) if flow else ""
+        return CreatedInquiry(
+            id=row.id, status=row.status, authorization_url=url, expires_at=row.expires_at
+        )
+
+    def _start_url(self, flow: _FlowSecrets) -> str:
+        return f"{self._base_url}/broker/start/{flow.start_token}"
+
+    # -- read ----------------------------------------------------------------------------
+
+    async def get(
+        self, session: AsyncSession, *, enterprise_id: str, inquiry_id: str
+    ) -> InquiryView:
+        row = await session.get(Inquiry, inquiry_id)
+        # Another enterprise's inquiry is indistinguishable from a missing one.
+        if row is None or row.enterprise_id != enterprise_id:
+            raise InquiryNotFoundError(f"no inquiry {inquiry_id}")
+        result = None
+        if row.sealed_result is not None:
+            result = self._open(row.id, "result", row.sealed_result)
+        flow = self._flow_secrets(row) if row.status == core.PENDING else None
+        return InquiryView(
+            id=row.id,
+            status=row.status,
+            bank_id=row.bank_id,
+            purpose=row.purpose,
+            claims=tuple(row.claims),
+            failure_code=row.failure_code,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            finished_at=row.finished_at,
+            authorization_url=self._start_url(flow) if flow else None,
+            result=result,
+            result_digest=row.result_digest,
+            match_overall=row.match_overall,
+            purged=row.purged_at is not None,
+        )
+
+    def webhook_secret(self, enterprise_id: str) -> str:
+        return core.display_secret(
+            core.enterprise_webhook_secret(self._webhook_master_secret, enterprise_id)
+        )
+
+    # -- the user's way through the bank ----------------------------------------------------
+
+    async def authorization_redirect(self, start_token: str) -> str:
+        """Where the bank's consent begins for the user holding ``start_token``."""
+        digest = core.token_digest(start_token)
+        async with self._database.session() as session:
+            row = await session.scalar(select(Inquiry).where(Inquiry.start_token_digest == digest))
+            if row is None:
+                raise InvalidCallbackError("this link is not valid")
+            if row.status != core.PENDING or self._clock.now() >= row.expires_at:
+                raise InvalidCallbackError("this identity check has already ended")
+            flow = self._flow_secrets(row)
+            if flow is None:
+                raise InvalidCallbackError("this identity check has already ended")
+            bank = await session.get(Bank, row.bank_id)
+            assert bank is not None
+            connection = open_connection(row.bank_id, bank.profile, self._key_ring)
+            claims = list(row.claims)
+        async with self._guard.guard(connection.bank_id, idempotent=False):
+            return await self._connector.authorization_url(
+                connection,
+                state=flow.state,
+                nonce=flow.nonce,
+                code_verifier=flow.code_verifier,
+                scope=connection.scopes_for(claims),
+            )
+
+    async def handle_callback(self, params: Mapping[str, str]) -> CallbackOutcome:
+        """The bank sent the user back: finish the inquiry one way or another."""
+        state = params.get("state", "")
+        if not state:
+            raise InvalidCallbackError("the bank's answer has no state")
+        claimed = await self._claim(state)
+        if claimed is None:
+            raise InvalidCallbackError("this answer is unknown or was already used")
+        row, connection, flow = claimed
+        verdict = core.callback_verdict(
+            expired=self._clock.now() >= row.expires_at,
+            issuer_problem=await self._check_issuer(connection, params.get("iss")),
+            error=params.get("error"),
+            code=params.get("code"),
+        )
+        if verdict is not None:
+            status, failure_code = verdict
+            return await self._finish(row.id, status, failure_code=failure_code)
+        code = params["code"]
+        await self._record_consent(row)
+        try:
+            verified_claims, raw = await self._fetch(
+                connection, code=code, flow=flow, claims=row.claims
+            )
+            applicant = self._open(row.id, "applicant", row.sealed_applicant)
+            released = core.release_claims(verified_claims, row.claims)
+            report = match_applicant(applicant, released).to_dict()
+        except HonninError as exc:
+            # Bank faults, flow-control refusals, unmappable payloads: a clear final status.
+            return await self._finish(row.id, core.FAILED, failure_code=exc.code)
+        except Exception:
+            # The state is consumed, so the inquiry must end here rather than linger.
+            log.exception("inquiry processing failed", inquiry_id=row.id)
+            return await self._finish(row.id, core.FAILED, failure_code="internal_error")
+        return await self._finish(
+            row.id, core.COMPLETED, result={"verified_claims": released, "match": report}, raw=raw
+        )
+
+    async def _claim(self, state: str) -> tuple[Inquiry, BankConnection, _FlowSecrets] | None:
+        digest = core.token_digest(state)
+        async with self._database.transaction() as session:
+            row = await session.scalar(
+                select(Inquiry).where(
+                    Inquiry.state_digest == digest, Inquiry.status == core.PENDING
+                )
+            )
+            if row is None:
+                return None
+            consumed = await session.execute(
+                update(Inquiry)
+                .where(Inquiry.id == row.id, Inquiry.state_digest == digest)
+                .values(state_digest="used:" + row.id)
+            )
+            if consumed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            bank = await session.get(Bank, row.bank_id)
+            assert bank is not None
+            connection = open_connection(row.bank_id, bank.profile, self._key_ring)
+            flow = self._flow_secrets(row)
+            return (row, connection, flow) if flow else None
+
+    async def _check_issuer(self, connection: BankConnection, iss: str | None) -> str | None:
+        """RFC 9207: the ``iss`` parameter must name the bank we sent the user to."""
+        try:
+            metadata = await self._connector.metadata(connection)
+        except BanksError as exc:
+            return exc.code
+        if iss is not None and iss != connection.issuer:
+            return "issuer_mismatch"
+        if iss is None and metadata.get("authorization_response_iss_parameter_supported"):
+            return "issuer_missing"
+        return None
+
+    async def _record_consent(self, row: Inquiry) -> None:
+        async with self._database.transaction() as session:
+            await session.execute(
+                update(Inquiry).where(Inquiry.id == row.id).values(consented_at=self._clock.now())
+            )
+            await self._events.record(
+                session,
+                kind="consent.given",
+                object_id=row.id,
+                enterprise_id=row.enterprise_id,
+                bank_id=row.bank_id,
+                claims=row.claims,
+                outcome="consented",
+            )
+
+    async def _fetch(
+        self,
+        connection: BankConnection,
+        *,
+        code: str,
+        flow: _FlowSecrets,
+        claims: Sequence[str],
+    ) -> tuple[dict[str, Any], bytes]:
+        async with self._guard.guard(connection.bank_id, idempotent=False):
+            token = await self._connector.exchange_code(
+                connection, code=code, code_verifier=flow.code_verifier, nonce=flow.nonce
+            )
+        async with self._guard.guard(connection.bank_id, idempotent=True):
+            kyc = await self._connector.fetch_kyc(connection, access_token=token.access_token)
+        mapping = load_mapping(connection.mapping)
+        verified = mapping.apply(
+            kyc.body,
+            content_type=kyc.content_type,
+            bank_id=connection.bank_id,
+            fetched_at=self._clock.now(),
+            only_claims=claims,
+        )
+        return verified, kyc.body
+
+    async def _finish(
+        self,
+        inquiry_id: str,
+        status: str,
+        *,
+        failure_code: str | None = None,
+        result: dict[str, Any] | None = None,
+        raw: bytes | None = None,
+    ) -> CallbackOutcome:
+        now = self._clock.now()
+        async with self._database.transaction() as session:
+            row = await session.get(Inquiry, inquiry_id, with_for_update=True)
+            assert row is not None
+            if not core.can_finish(row.status):
+                raise InvalidCallbackError("this identity check has already ended")
+            values: dict[str, Any] = {
+                "status": status,
+                "failure_code": failure_code,
+                "finished_at": now,
+                "sealed_flow_secrets": None,
+                "purge_after": now + self._retention,
+            }
+            if result is not None:
+                values["sealed_result"] = self._seal(inquiry_id, "result", result)
+                values["result_digest"] = core.content_digest(result)
+                values["match_overall"] = result["match"]["overall"]
+            if raw is not None:
+                values["sealed_bank_payload"] = self._key_ring.encrypt(
+                    raw, associated_data=_aad(inquiry_id, "bank_payload")
+                )
+            guarded = await session.execute(
+                update(Inquiry)
+                .where(Inquiry.id == inquiry_id, Inquiry.status == core.PENDING)
+                .values(**values)
+            )
+            if guarded.rowcount != 1:  # type: ignore[attr-defined]
+                raise InvalidCallbackError("this identity check has already ended")
+            await self._after_finish(
+                session, row, status=status, failure_code=failure_code, now=now
+            )
+            if result is not None:
+                await self._events.record(
+                    session,
+                    kind="bank.fetched",
+                    object_id=inquiry_id,
+                    enterprise_id=row.enterprise_id,
+                    bank_id=row.bank_id,
+                    claims=sorted(result["verified_claims"]["claims"]),
+                    outcome=result["match"]["overall"],
+                )
+            outcome = CallbackOutcome(
+                inquiry_id=inquiry_id, status=status, return_url=row.return_url
+            )
+        if self._on_finished is not None:
+            self._on_finished()
+        return outcome
+
+    async def _after_finish(
+        self,
+        session: AsyncSession,
+        row: Inquiry,
+        *,
+        status: str,
+        failure_code: str | None,
+        now: datetime,
+    ) -> None:
+        kind = {
+            core.COMPLETED: "inquiry.completed",
+            core.DENIED: "consent.refused",
+            core.EXPIRED: "inquiry.expired",
+            core.FAILED: "inquiry.failed",
+        }[status]
+        await self._events.record(
+            session,
+            kind=kind,
+            object_id=row.id,
+            enterprise_id=row.enterprise_id,
+            bank_id=row.bank_id,
+            claims=row.claims,
+            outcome=failure_code or status,
+        )
+        webhook_url = await session.scalar(
+            select(Enterprise.webhook_url).where(Enterprise.id == row.enterprise_id)
+        )
+        if webhook_url:
+            session.add(
+                WebhookDelivery(
+                    id=new_id("msg"),
+                    enterprise_id=row.enterprise_id,
+                    object_id=row.id,
+                    event_type=core.WEBHOOK_EVENT,
+                    payload=core.webhook_payload(
+                        inquiry_id=row.id,
+                        status=status,
+                        failure_code=failure_code,
+                        finished_at=now.isoformat(),
+                    ),
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    async def expire_overdue(self, *, limit: int = 100) -> int:
+        """Pending inquiries whose consent window closed become ``expired``."""
+        now = self._clock.now()
+        async with self._database.session() as session:
+            ids = (
+                await session.scalars(
+                    select(Inquiry.id)
+                    .where(Inquiry.status == core.PENDING, Inquiry.expires_at <= now)
+                    .limit(limit)
+                )
+            ).all()
+        done = 0
+        for inquiry_id in ids:
+            try:
+                await self._finish(inquiry_id, core.EXPIRED, failure_code="consent_expired")
+                done += 1
+            except InvalidCallbackError:
+                continue  # finished meanwhile by its callback
+        return done
+
+    async def purge_due(self, *, limit: int = 500) -> int:
+        """Drop personal data past retention; the outcome and digests stay."""
+        now = self._clock.now()
+        async with self._database.transaction() as session:
+            rows = (
+                await session.scalars(
+                    select(Inquiry)
+                    .where(Inquiry.purge_after <= now, Inquiry.purged_at.is_(None))
+                    .limit(limit)
+                )
+            ).all()
+            for row in rows:
+                row.sealed_applicant = b""
+                row.sealed_result = None
+                row.sealed_bank_payload = None
+                row.sealed_flow_secrets = None
+                row.purged_at = now
+                await self._events.record(
+                    session,
+                    kind="data.purged",
+                    object_id=row.id,
+                    enterprise_id=row.enterprise_id,
+                    bank_id=row.bank_id,
+                    claims=row.claims,
+                    outcome="purged",
+                )
+            return len(rows)
+
+    # -- sealing ---------------------------------------------------------------------------
+
+    def _seal(self, inquiry_id: str, name: str, value: Any) -> bytes:
+        return self._key_ring.encrypt(
+            core.canonical_json(value), associated_data=_aad(inquiry_id, name)
+        )
+
+    def _open(self, inquiry_id: str, name: str, sealed: bytes) -> Any:
+        return json.loads(self._key_ring.decrypt(sealed, associated_data=_aad(inquiry_id, name)))
+
+    def _flow_secrets(self, row: Inquiry) -> _FlowSecrets | None:
+        if row.sealed_flow_secrets is None:
+            return None
+        data = self._open(row.id, "flow", row.sealed_flow_secrets)
+        return _FlowSecrets(**data)

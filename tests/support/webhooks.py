@@ -1,0 +1,47 @@
+"""A real webhook receiver on loopback that records what it was sent."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from support.server import serve_in_thread
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class WebhookReceiver:
+    url: str = ""
+    received: list[Received] = field(default_factory=list)
+    fail_next: int = 0  # answer 500 to this many deliveries first
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.body()
+        with self.lock:
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                return Response(status_code=500)
+            self.received.append(Received(headers=dict(request.headers), body=body))
+        return Response(status_code=204)
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
+    with serve_in_thread(app) as base_url:
+        receiver.url = base_url + "/hook"
+        yield receiver
