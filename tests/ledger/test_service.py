@@ -365,3 +365,35 @@ async def test_salt_deletion_unlinks_evidence(world: World) -> None:
     merkle.verify_inclusion(
         merkle.leaf_hash(entry.data), 0, cp.checkpoint.size, proof, cp.checkpoint.root_hash
     )
+
+
+async def test_factory_builds_from_settings(database: Database, tmp_path: Path) -> None:
+    from honnin.config import Settings
+    from honnin.ledger.errors import LedgerError
+    from honnin.ledger.service import build_ledger_service
+
+    demo = Settings(mode="demo", var_dir=tmp_path, base_url="http://demo.example:8000")
+    first = build_ledger_service(settings=demo, database=database)
+    again = build_ledger_service(settings=demo, database=database)
+    assert first.origin == "demo.example:8000/ledger"
+    assert first.log_verifier == again.log_verifier  # keys persist across restarts
+    assert first.witness_verifier.sig_type == note.SIG_COSIGNATURE_V1
+    with pytest.raises(LedgerError):
+        build_ledger_service(settings=Settings(mode="production"), database=database)
+    peer = note.Signer.generate("peer.example/ledger")
+    configured = Settings(
+        mode="production",
+        ledger_origin=A_ORIGIN,
+        ledger_signing_key=note.Signer.generate(A_ORIGIN).skey,
+        ledger_witness_key=note.Signer.generate("a.w", note.SIG_COSIGNATURE_V1).skey,
+        ledger_consortium_key="k" * 32,
+        ledger_peers=[{"origin": peer.name, "url": "http://p", "log_key": peer.verifier.vkey}],
+        ledger_witness_quorum=1,
+    )
+    with pytest.raises(LedgerError, match="QUORUM"):
+        build_ledger_service(settings=configured, database=database)
+    ok = build_ledger_service(
+        settings=configured.model_copy(update={"ledger_witness_quorum": 0}), database=database
+    )
+    assert ok.origin == A_ORIGIN
+    assert set(ok.peers) == {peer.name}
