@@ -30,6 +30,7 @@ SUB_COMMANDS: dict[str, str] = {
     "admin": "honnin.contracts.cli",
     "sandbox": "honnin.sandbox.cli",
     "face": "honnin.faces.cli",
+    "doc": "honnin.documents.cli",
     "mapping": "honnin.banks.mapping_cli",
 }
 

@@ -152,14 +152,19 @@ def _fit_length(line: str, width: int) -> tuple[str, bool]:
     return line[:start] + "<" * max(run_len, 0) + line[end:], True
 
 
-def _detect_format(lines: list[str]) -> MrzFormat:
+def _candidate_formats(lines: list[str]) -> list[MrzFormat]:
+    """Formats the lines could be, closest line lengths first. OCR collapses runs of
+    ``<`` (a CTC decoder merges repeats), so lines may be many characters short."""
+    scored: list[tuple[int, MrzFormat]] = []
     for name, (count, width) in FORMATS.items():
-        if len(lines) == count and all(abs(len(line) - width) <= 3 for line in lines):
-            if name == "TD2" and lines[0][:1] == "P":
-                continue  # a short TD3 read is likelier than a TD2 passport
-            return name
-    msg = "text is not a TD1 (3x30), TD2 (2x36) or TD3 (2x44) MRZ"
-    raise MrzFormatError(msg)
+        if len(lines) != count:
+            continue
+        if all(width - 16 <= len(line) <= width + 3 for line in lines):
+            scored.append((sum(abs(len(line) - width) for line in lines), name))
+    if not scored:
+        msg = "text is not a TD1 (3x30), TD2 (2x36) or TD3 (2x44) MRZ"
+        raise MrzFormatError(msg)
+    return [name for _, name in sorted(scored)]
 
 
 class _Reader:
@@ -269,7 +274,30 @@ def parse(text: str, *, today: date | None = None, tolerant: bool = True) -> Mrz
         msg = "MRZ text must be a string of at most 1024 characters"
         raise MrzFormatError(msg)
     lines = normalise_lines(text)
-    fmt = _detect_format(lines)
+    formats = _candidate_formats(lines)
+    if not tolerant:
+        formats = formats[:1]
+    best: Mrz | None = None
+    error: MrzFormatError | None = None
+    for fmt in formats:
+        try:
+            result = _parse_format(lines, fmt, tolerant=tolerant, today=today)
+        except MrzFormatError as exc:
+            error = exc
+            continue
+        if best is None or _score(result) > _score(best):
+            best = result
+    if best is None:
+        assert error is not None
+        raise error
+    return best
+
+
+def _score(result: Mrz) -> float:
+    return sum(result.checks.values()) / len(result.checks)
+
+
+def _parse_format(lines: list[str], fmt: MrzFormat, *, tolerant: bool, today: date | None) -> Mrz:
     result = _parse_lines(lines, fmt, _Reader(tolerant=tolerant), today)
     if result.corrections and not result.checks["composite"]:
         # A substitution that satisfies one check digit but not the composite was a

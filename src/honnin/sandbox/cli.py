@@ -12,7 +12,7 @@ import typer
 
 app = typer.Typer(help="Sandbox banks and the test document issuer.", no_args_is_help=True)
 
-COMMAND_MODULES: tuple[str, ...] = ("honnin.sandbox.banks.cli",)
+COMMAND_MODULES: tuple[str, ...] = ("honnin.sandbox.banks.cli", "honnin.sandbox.issuer_cli")
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
