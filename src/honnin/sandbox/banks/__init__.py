@@ -5,6 +5,7 @@
 wareki dates and full-width digits). See docs/sandbox-banks.md.
 """
 
+from honnin.sandbox.banks.agent import UserAgent
 from honnin.sandbox.banks.clients import ClientRegistration, hash_client_secret
 from honnin.sandbox.banks.customers import CUSTOMERS, SANDBOX_PASSWORD, Customer, find_customer
 from honnin.sandbox.banks.faults import Fault
@@ -29,6 +30,7 @@ __all__ = [
     "Fault",
     "SandboxBank",
     "SandboxBanks",
+    "UserAgent",
     "complete_authorization",
     "complete_authorization_sync",
     "find_customer",

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
+from honnin.sandbox.banks.agent import AgentError, AgentResponse, CookieJar, UserAgent
 from honnin.sandbox.banks.customers import SANDBOX_PASSWORD
 from honnin.sandbox.banks.errors import SandboxBankError
 
@@ -209,18 +210,50 @@ async def complete_authorization(
     username: str,
     password: str = SANDBOX_PASSWORD,
     decision: Decision = "allow",
-    http: httpx.AsyncClient | None = None,
+    http: httpx.AsyncClient | UserAgent | None = None,
 ) -> str:
     """Log in and decide at the bank; return the client redirect URL the bank chose.
 
-    A fresh client (with its own cookie jar, like a private browser window) is used
-    unless ``http`` is given.
+    By default a lean :class:`UserAgent` with a fresh cookie jar (a private browser
+    window) is used; pass one ``UserAgent`` to share keep-alive connections between
+    many concurrent flows (benchmarks), or an ``httpx.AsyncClient`` (e.g. with an
+    ``ASGITransport``, or for ``https://``).
     """
-    owned = http is None
-    client = http or httpx.AsyncClient(timeout=10.0)
     steps = authorization_steps(
         authorization_url, username=username, password=password, decision=decision
     )
+    if isinstance(http, httpx.AsyncClient) or (
+        http is None and not authorization_url.startswith("http://")
+    ):
+        return await _drive_httpx(steps, http)
+    agent = http or UserAgent()
+    jar = CookieJar()
+    try:
+        step = next(steps)
+        while True:
+            response = await agent.request(step.method, step.url, data=step.data, cookies=jar)
+            step = steps.send(_agent_page(step.url, response))
+    except StopIteration as done:
+        return str(done.value)
+    except AgentError as exc:
+        raise AutomatedUserError(f"HTTP error at the bank: {exc.safe_message}") from exc
+    finally:
+        if http is None:
+            await agent.aclose()
+
+
+def _agent_page(url: str, response: AgentResponse) -> Page:
+    location = response.header("location") if 300 <= response.status < 400 else None
+    return Page(
+        status=response.status,
+        url=url,
+        location=urljoin(url, location) if location else None,
+        text=response.text if not location else "",
+    )
+
+
+async def _drive_httpx(steps: Generator[Step, Page, str], http: httpx.AsyncClient | None) -> str:
+    client = http or httpx.AsyncClient(timeout=10.0)
     try:
         step = next(steps)
         while True:
@@ -231,7 +264,7 @@ async def complete_authorization(
     except httpx.HTTPError as exc:
         raise AutomatedUserError(f"HTTP error at the bank: {type(exc).__name__}") from exc
     finally:
-        if owned:
+        if http is None:
             await client.aclose()
 
 
