@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import ecdsa
 import pytest
+from asn1crypto import x509
 
 from honnin.documents import chip, lds
 from honnin.documents.errors import ChipDataError, TrustStoreError
@@ -273,3 +275,29 @@ def test_truncated_sod_is_a_clean_error(rsa_chip: IssuedChip) -> None:
     for cut in (10, 100, len(rsa_chip.sod) // 2, len(rsa_chip.sod) - 1):
         with pytest.raises(ChipDataError):
             chip.verify(rsa_chip.sod[:cut], rsa_chip.data_groups, trust=None, at=NOW)
+
+
+def test_explicit_parameters_of_an_unnamed_curve(rsa_issuer: TestIssuer, face_photo: bytes) -> None:
+    # P-256 with another base point: no named curve matches, so the key is built from the
+    # explicit parameters and verified with the pure-Python ecdsa package.
+    nist = ecdsa.curves.NIST256p
+    custom = ecdsa.curves.Curve("custom", nist.curve, nist.generator * 2, None)
+    private = ecdsa.SigningKey.generate(curve=custom)
+    point = b"\x04" + private.get_verifying_key().to_string()
+    key = sandbox.SigningKey("ecdsa-p256", private, sandbox.explicit_ec_spki(custom, point))
+    dsc = sandbox.build_certificate(
+        subject=sandbox._name("JPN", "Honnin Sandbox", "Custom curve DSC"),
+        issuer=x509.Certificate.load(rsa_issuer.csca_certificate).subject,
+        subject_spki=key.spki,
+        issuer_key=rsa_issuer.csca_key,
+        issuer_spki=rsa_issuer.csca_key.spki,
+        serial_number=99,
+        not_before=NOW - timedelta(days=1),
+        not_after=NOW + timedelta(days=30),
+        ca=False,
+    )
+    custom_issuer = sandbox.replace(rsa_issuer, dsc_key=key, dsc_certificate=dsc, dsc_serial=99)
+    issued = custom_issuer.issue_chip(sample_holder(11), face=face_photo)
+    report = _verify(issued, custom_issuer)
+    assert report.valid, report.to_dict()
+    assert report.algorithms["dsc_public_key"] == "ec-unnamed (explicit)"

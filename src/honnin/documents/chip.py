@@ -31,6 +31,8 @@ from honnin.documents.trust import (
     CertificateInfo,
     TrustStore,
     load_certificate,
+    same_name,
+    signature_name,
     signed_by,
 )
 
@@ -160,7 +162,7 @@ def verify(
         reasons["dsc_chain"] = reasons["dsc_validity"] = "dsc_not_found"
     else:
         algorithms["dsc_public_key"] = dsc.public_key.description
-        algorithms["dsc_signature"] = dsc.summary()["signature_algorithm"]
+        algorithms["dsc_signature"] = signature_name(dsc.signature_algorithm)
         checks["sod_signature"], reason = _check_sod_signature(parsed, dsc, algorithms)
         if reason:
             reasons["sod_signature"] = reason
@@ -240,7 +242,7 @@ def _find_dsc(parsed: lds.Sod, extra: Sequence[bytes]) -> CertificateInfo | None
         if signer.subject_key_identifier is not None:
             if cert.subject_key_identifier == signer.subject_key_identifier:
                 return cert
-        elif cert.issuer == signer.issuer and cert.serial_number == signer.serial_number:
+        elif cert.serial_number == signer.serial_number and same_name(cert.issuer, signer.issuer):
             return cert
     return None
 
@@ -303,7 +305,7 @@ def _check_chain(  # noqa: PLR0911 - one return per chain outcome, read as a dec
 
 
 def _self_signed(cert: CertificateInfo) -> bool:
-    return bool(cert.subject == cert.issuer)
+    return same_name(cert.subject, cert.issuer)
 
 
 def _read_contents(

@@ -310,7 +310,9 @@ def parse_signed_data(data: bytes, *, label: str) -> cms.SignedData:
         info = cms.ContentInfo.load(data, strict=True)
         content_type = info["content_type"].native
         signed = info["content"]
-        signed.native  # noqa: B018 - parses the whole structure now, inside the guard
+        # Touch the parts every caller reads so structural errors surface here.
+        signed["encap_content_info"]["content_type"].dotted  # noqa: B018
+        len(signed["signer_infos"])
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError,
             RecursionError) as exc:  # fmt: skip
         msg = f"{label} is not valid ASN.1 / CMS"

@@ -242,25 +242,29 @@ def _explicit_curve(params: keys.SpecifiedECDomain) -> ecdsa.curves.Curve:
     a = int.from_bytes(params["curve"]["a"].native, "big")
     b = int.from_bytes(params["curve"]["b"].native, "big")
     order = params["order"].native
-    base = params["base"].native
+    try:
+        x, y = _decode_point(params["base"].native, (p.bit_length() + 7) // 8)
+    except ValueError as exc:
+        msg = "explicit EC parameters are inconsistent"
+        raise UnsupportedAlgorithmError(msg) from exc
     for known in ecdsa.curves.curves:
         if not isinstance(known.curve, ecdsa.ellipticcurve.CurveFp):
             continue
-        if (known.curve.p(), known.curve.a() % known.curve.p(), known.curve.b()) == (
-            p,
-            a % p,
-            b,
-        ) and known.order == order:
+        fp, gen = known.curve, known.generator
+        # The generator counts too: a known curve with another base point is another
+        # group (the "CurveBall" substitution, CVE-2020-0601).
+        if (fp.p(), fp.a() % fp.p(), fp.b(), known.order, gen.x(), gen.y()) == (
+            p, a % p, b, order, x, y
+        ):  # fmt: skip
             return known
     cofactor = params["cofactor"].native or 1
     curve_fp = ecdsa.ellipticcurve.CurveFp(p, a, b, cofactor)
     try:
-        x, y = _decode_point(base, (p.bit_length() + 7) // 8)
         generator = ecdsa.ellipticcurve.PointJacobi(curve_fp, x, y, 1, order, generator=True)
     except (AssertionError, ValueError) as exc:
         msg = "explicit EC parameters are inconsistent"
         raise UnsupportedAlgorithmError(msg) from exc
-    return ecdsa.curves.Curve("explicit", curve_fp, generator, None)
+    return ecdsa.curves.Curve("unnamed", curve_fp, generator, None)
 
 
 def _decode_point(encoded: bytes, size: int) -> tuple[int, int]:

@@ -8,6 +8,7 @@ their public keys are loaded once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,7 +55,7 @@ class CertificateInfo:
             "not_before": self.not_before.isoformat(),
             "not_after": self.not_after.isoformat(),
             "public_key": self.public_key.description,
-            "signature_algorithm": _signature_name(self.signature_algorithm),
+            "signature_algorithm": signature_name(self.signature_algorithm),
             "subject_key_identifier": (
                 self.subject_key_identifier.hex() if self.subject_key_identifier else None
             ),
@@ -75,14 +76,27 @@ _DN_KEYS = {
 def distinguished_name(name: x509.Name) -> str:
     """RFC 4514 string (last RDN first), e.g. ``CN=CSCA,O=State,C=JP``."""
     parts: list[str] = []
-    for rdn in reversed(list(name.chosen)):
-        for attribute in rdn:
-            key = attribute["type"].native
-            value = attribute["value"].native
-            label = _DN_KEYS.get(key, attribute["type"].dotted)
-            text = str(value).replace("\\", "\\\\").replace(",", "\\,").replace("+", "\\+")
-            parts.append(f"{label}={text}")
+    try:
+        for rdn in reversed(list(name.chosen)):
+            for attribute in rdn:
+                key = attribute["type"].native
+                value = attribute["value"].native
+                label = _DN_KEYS.get(key, attribute["type"].dotted)
+                text = str(value).replace("\\", "\\\\").replace(",", "\\,").replace("+", "\\+")
+                parts.append(f"{label}={text}")
+    except _ASN1_ERRORS:
+        return "<malformed name>"
     return ",".join(parts)
+
+
+def same_name(a: x509.Name, b: x509.Name) -> bool:
+    """RFC 5280 §7.1 name matching; identical encodings (the usual case) short-cut it."""
+    if a.dump() == b.dump():
+        return True
+    try:
+        return bool(a == b)
+    except _ASN1_ERRORS:
+        return False
 
 
 def _country(name: x509.Name) -> str | None:
@@ -90,15 +104,20 @@ def _country(name: x509.Name) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _signature_name(algorithm: Any) -> str:
+def signature_name(algorithm: Any) -> str:
     try:
         return signatures.signature_algorithm(algorithm, default_hash="sha256").name
     except DocumentError:
         return str(algorithm["algorithm"].dotted)
 
 
+@functools.lru_cache(maxsize=512)
 def load_certificate(der: bytes, *, label: str = "certificate") -> CertificateInfo:
-    """Read a DER X.509 certificate; malformed or unsupported input raises cleanly."""
+    """Read a DER X.509 certificate; malformed or unsupported input raises cleanly.
+
+    Results are memoised by encoding: a document signer signs many documents, and the
+    parsed certificate (with its loaded key) is immutable.
+    """
     try:
         cert = x509.Certificate.load(der, strict=True)
         tbs = cert["tbs_certificate"]
@@ -122,8 +141,6 @@ def load_certificate(der: bytes, *, label: str = "certificate") -> CertificateIn
             signature_algorithm=cert["signature_algorithm"],
             signature=cert["signature_value"].native,
         )
-        distinguished_name(info.subject)  # parse the names now, inside the guard
-        distinguished_name(info.issuer)
     except DocumentError:
         raise
     except _ASN1_ERRORS as exc:
@@ -144,7 +161,7 @@ def signed_by(child_tbs: bytes, algorithm: Any, signature: bytes, issuer: Certif
 
 def issued_by(child: CertificateInfo, issuer: CertificateInfo) -> bool:
     """Name chaining plus key identifier match (when both sides carry one)."""
-    if child.issuer != issuer.subject:
+    if not same_name(child.issuer, issuer.subject):
         return False
     if child.authority_key_identifier and issuer.subject_key_identifier:
         return child.authority_key_identifier == issuer.subject_key_identifier
@@ -255,7 +272,7 @@ def _match_signer(signer: Any, candidates: list[CertificateInfo]) -> Certificate
         if signer.subject_key_identifier is not None:
             if cert.subject_key_identifier == signer.subject_key_identifier:
                 return cert
-        elif cert.issuer == signer.issuer and cert.serial_number == signer.serial_number:
+        elif cert.serial_number == signer.serial_number and same_name(cert.issuer, signer.issuer):
             return cert
     return None
 
@@ -310,7 +327,7 @@ class TrustStore:
         candidates = self._by_subject.get(cert.issuer.dump(), ())
         if not candidates:
             # Names that differ only in encoding still compare equal in asn1crypto.
-            candidates = tuple(c for c in self.cscas if c.subject == cert.issuer)
+            candidates = tuple(c for c in self.cscas if same_name(c.subject, cert.issuer))
         return tuple(c for c in candidates if issued_by(cert, c))
 
     def crls_of(self, csca: CertificateInfo) -> tuple[RevocationList, ...]:
@@ -318,6 +335,6 @@ class TrustStore:
         return tuple(
             item
             for item in self.crls
-            if item.issuer == csca.subject
+            if same_name(item.issuer, csca.subject)
             and signed_by(item.tbs, item.signature_algorithm, item.signature, csca)
         )

@@ -139,20 +139,23 @@ def _crypto_spki(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def _explicit_spki(key: ec.EllipticCurvePrivateKey) -> bytes:
-    """RFC 3279 §2.3.5 SpecifiedECDomain, as many ePassport DSCs carry them."""
-    curve = ecdsa.curves.BRAINPOOLP256r1
-    fp = curve.curve
-    size = (fp.p().bit_length() + 7) // 8
-    gen = curve.generator
     point = key.public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
+    return explicit_ec_spki(ecdsa.curves.BRAINPOOLP256r1, point)
+
+
+def explicit_ec_spki(curve: ecdsa.curves.Curve, point: bytes) -> bytes:
+    """RFC 3279 §2.3.5 SpecifiedECDomain, as many ePassport DSCs carry them."""
+    fp = curve.curve
+    size = (fp.p().bit_length() + 7) // 8
+    gen = curve.generator
     params = keys.SpecifiedECDomain(
         {
             "version": "ecdpVer1",
             "field_id": {"field_type": "prime_field", "parameters": fp.p()},
             "curve": {
-                "a": fp.a().to_bytes(size, "big"),
+                "a": (fp.a() % fp.p()).to_bytes(size, "big"),
                 "b": fp.b().to_bytes(size, "big"),
             },
             "base": b"\x04" + gen.x().to_bytes(size, "big") + gen.y().to_bytes(size, "big"),
