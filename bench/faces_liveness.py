@@ -71,7 +71,13 @@ def run(**options: str) -> dict[str, Any]:
             key = seed * 100 + index
             challenge = issue_challenge(now=NOW, rng=random.Random(key), length=length)
             actions = challenge.actions
-            other = rigs[(index + 1) % len(rigs)]
+            # The swap needs someone else: the next source of another identity.
+            identity = sources[index][0].split("/")[0]
+            other = next(
+                rigs[j % len(rigs)]
+                for j in range(index + 1, index + len(rigs))
+                if sources[j % len(rigs)][0].split("/")[0] != identity
+            )
             bona_fide = synthetic.genuine(rig, actions, fps=fps, seed=key)
             cases: dict[str, Callable[[], list[Frame]]] = {
                 "bona_fide": lambda b=bona_fide: b,

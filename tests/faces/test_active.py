@@ -92,3 +92,20 @@ def test_no_face_and_two_faces_in_the_recording(
     ]
     doubled = check_active_liveness(pairs, challenge, nonce=challenge.nonce, now=now)
     assert "multiple_faces" in doubled.reasons
+
+
+def test_eyes_that_close_and_stay_closed_are_no_blink(
+    rigs: dict[str, Any], challenge_for: MakeChallenge, now: datetime
+) -> None:
+    from honnin.faces.synthetic import Expression
+
+    rig = rigs["biden"]
+    opened, closed = rig.render(Expression()), rig.render(Expression(eyes_closed=1.0))
+    frames = [Frame(pixels=opened, t=i / 5) for i in range(4)]
+    frames += [Frame(pixels=closed, t=(4 + i) / 5) for i in range(4)]
+    challenge = challenge_for((Action.BLINK,))
+    shut = check_active_liveness(frames, challenge, nonce=challenge.nonce, now=now)
+    assert shut.reasons == ("missing_blink",)
+    frames.append(Frame(pixels=opened, t=8 / 5))
+    blinked = check_active_liveness(frames, challenge, nonce=challenge.nonce, now=now)
+    assert blinked.passed, blinked.reasons

@@ -37,3 +37,16 @@ def test_challenge_without_nonce_is_refused(
 ) -> None:
     with pytest.raises(InvalidChallengeError):
         check_liveness(recordings.frames["static"][:4], challenge_for())
+
+
+def test_selfie_frame_is_frontal_and_matches_the_source(
+    reports: dict[str, Any], recordings: Any, read_face: Callable[[str], bytes]
+) -> None:
+    from honnin.faces import match
+    from honnin.faces.imaging import decode_image
+
+    index = reports["genuine"].selfie_frame
+    assert index is not None
+    frame = recordings.frames["genuine"][index]
+    chip = decode_image(read_face("obama/obama_240p.jpg"))
+    assert match.compare_pixels(frame.pixels, chip).match

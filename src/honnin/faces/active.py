@@ -178,7 +178,7 @@ def episodes(track: Track) -> dict[Action, list[Episode]]:
                 run.append((obs.index, value))
                 continue
             if run:
-                episode = _episode(action, run, observations)
+                episode = _episode(action, run, observations, base)
                 if episode is not None:
                     found[action].append(episode)
                 run = []
@@ -186,12 +186,15 @@ def episodes(track: Track) -> dict[Action, list[Episode]]:
 
 
 def _episode(
-    action: Action, run: list[tuple[int, float]], observations: Sequence[Observation]
+    action: Action,
+    run: list[tuple[int, float]],
+    observations: Sequence[Observation],
+    base: Baseline,
 ) -> Episode | None:
     start, end = run[0][0], run[-1][0]
     pick = min if action is Action.BLINK else max
     peak, value = pick(run, key=lambda item: item[1])
-    if action is Action.BLINK and not _reopens(observations, end):
+    if action is Action.BLINK and not _reopens(observations, end, base):
         return None
     return Episode(
         action=action,
@@ -203,9 +206,8 @@ def _episode(
     )
 
 
-def _reopens(observations: Sequence[Observation], end: int) -> bool:
+def _reopens(observations: Sequence[Observation], end: int, base: Baseline) -> bool:
     """A blink is a closing *and* an opening: a still photo of closed eyes is no blink."""
-    base = baseline(observations)
     for obs in observations[end + 1 :]:
         if obs.metrics is not None:
             ratio = obs.metrics.eye_aspect_ratio / max(base.eye_aspect_ratio, 1e-6)

@@ -17,6 +17,7 @@ from honnin.faces.match import DEFAULT_THRESHOLD, DLIB_PUBLISHED_THRESHOLD
 from honnin.faces.synthetic import chip_portrait
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".jp2")
+SWEEP = (0.45, 0.5, 0.55, 0.65, 0.7)
 CHIP_RATE = 12
 """JPEG 2000 compression ratio for derived chip portraits (~15 KB at 240x320)."""
 
@@ -83,7 +84,7 @@ def report(
     all_genuine = [d for g, _ in sets.values() for d in g]
     all_impostor = [d for _, i in sets.values() for d in i]
     calibrated = calibration.calibrate(all_genuine, all_impostor, cost_false_match=cost_false_match)
-    thresholds = sorted({calibrated, DEFAULT_THRESHOLD, DLIB_PUBLISHED_THRESHOLD})
+    thresholds = sorted({*SWEEP, calibrated, DEFAULT_THRESHOLD, DLIB_PUBLISHED_THRESHOLD})
     return {
         "images": len(photos),
         "rejected": rejected,

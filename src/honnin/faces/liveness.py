@@ -27,11 +27,14 @@ class LivenessReport:
     reasons: tuple[str, ...]
     active: ActiveReport | None
     passive: PassiveReport
+    selfie_frame: int | None
+    """Index of the most frontal, eyes-open frame: the one to match with a document."""
 
     def as_dict(self) -> dict[str, object]:
         return {
             "passed": self.passed,
             "reasons": list(self.reasons),
+            "selfie_frame": self.selfie_frame,
             "active": None if self.active is None else self.active.as_dict(),
             "passive": self.passive.as_dict(),
         }
@@ -74,4 +77,21 @@ def check_liveness(
         reasons=tuple(reasons),
         active=active_report,
         passive=passive_report,
+        selfie_frame=selfie_frame(track),
     )
+
+
+def selfie_frame(track: tracking.Track) -> int | None:
+    """The frame closest to a neutral, frontal, eyes-open pose (None without a face)."""
+    candidates = [o for o in track.observations if o.metrics is not None and not o.tracked]
+    if not candidates:
+        return None
+    base = active.baseline(track.observations)
+
+    def distance(observation: tracking.Observation) -> float:
+        m = observation.metrics
+        assert m is not None
+        eyes = max(0.0, 1.0 - m.eye_aspect_ratio / max(base.eye_aspect_ratio, 1e-6))
+        return abs(m.pose.yaw - base.yaw) + abs(m.pose.pitch - base.pitch) + 30.0 * eyes
+
+    return min(candidates, key=distance).index

@@ -16,7 +16,7 @@ import numpy as np
 
 from honnin.faces import engine
 from honnin.faces.engine import Embedding
-from honnin.faces.imaging import DEFAULT_MAX_PIXELS, decode_image
+from honnin.faces.imaging import DEFAULT_MAX_PIXELS, RGBImage, decode_image
 
 DLIB_PUBLISHED_THRESHOLD = 0.6
 DEFAULT_THRESHOLD = 0.57
@@ -80,6 +80,21 @@ def embed_image(
     face = engine.analyse(image, detect_max_side=detect_max_side)
     assert face.embedding is not None
     return face.embedding
+
+
+def compare_pixels(
+    image_a: RGBImage,
+    image_b: RGBImage,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    detect_max_side: int = engine.DEFAULT_DETECT_MAX_SIDE,
+) -> CompareResult:
+    """:func:`compare` for decoded RGB arrays, e.g. a liveness frame and a chip portrait."""
+    faces = [engine.analyse(image, detect_max_side=detect_max_side) for image in (image_a, image_b)]
+    first, second = faces[0].embedding, faces[1].embedding
+    assert first is not None
+    assert second is not None
+    return decide(first, second, threshold=threshold)
 
 
 def compare(
