@@ -134,6 +134,8 @@ class SandboxBanks:
                     access_log=False,
                     lifespan="off",
                     http="auto",  # httptools when installed, else h11
+                    proxy_headers=False,  # loopback banks sit behind no proxy
+                    server_header=False,
                     backlog=2048,
                     timeout_graceful_shutdown=1,
                     timeout_keep_alive=30,
