@@ -89,6 +89,31 @@ async def test_cap_holds_under_a_burst_of_ten_times_the_cap(store: FlowStore) ->
     assert (status.in_flight, status.waiting, status.breaker) == (0, 0, "closed")
 
 
+async def test_two_flows_share_the_cap_only_through_redis() -> None:
+    """Two processes' flows: one Redis store holds the cap, separate memory stores do not."""
+    shared_url = redis_url()
+    bank_id = bank()
+
+    async def peak_of(first: FlowStore, second: FlowStore) -> int:
+        flows = [make_flow(first), make_flow(second)]
+        recorder = Recorder()
+
+        async def one(i: int) -> None:
+            async with flows[i % 2].guard(bank_id):
+                await recorder.work(0.02)
+
+        await asyncio.gather(*(one(i) for i in range(10 * FAST.max_in_flight)))
+        return recorder.peak
+
+    assert await peak_of(MemoryFlowStore(), MemoryFlowStore()) == 2 * FAST.max_in_flight
+    first, second = RedisFlowStore(shared_url), RedisFlowStore(shared_url)
+    try:
+        assert await peak_of(first, second) == FAST.max_in_flight
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
 async def test_full_queue_refuses_at_once_with_bank_busy(store: FlowStore) -> None:
     flow, bank_id = make_flow(store, replace(FAST, max_in_flight=1, queue_size=0)), bank()
     release = asyncio.Event()
