@@ -83,13 +83,17 @@ class CardReader:
     """
 
     engine: Any = None
+    threads: int | None = None  # ONNX Runtime threads per model; None: all cores
 
     def _engine(self) -> Any:
         if self.engine is None:
             from rapidocr_onnxruntime import RapidOCR
 
+            threads = {}
+            if self.threads is not None:
+                threads = {"intra_op_num_threads": self.threads, "inter_op_num_threads": 1}
             # The angle classifier is for upside-down text; cards are read upright.
-            self.engine = RapidOCR(use_cls=False, print_verbose=False)
+            self.engine = RapidOCR(use_cls=False, print_verbose=False, **threads)
         return self.engine
 
     def read_lines(self, image: bytes) -> list[OcrLine]:
