@@ -32,6 +32,7 @@ SUB_COMMANDS: dict[str, str] = {
     "face": "honnin.faces.cli",
     "doc": "honnin.documents.cli",
     "mapping": "honnin.banks.mapping_cli",
+    "trace": "honnin.trace.cli",
 }
 
 # Top-level commands defined in other modules: module -> function names.

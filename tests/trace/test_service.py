@@ -134,3 +134,14 @@ async def test_bad_cursor_and_range_are_clear_errors(
             await trace.page(session, TraceFilter(since=now, until=now))
         with pytest.raises(InvalidTraceQueryError):
             await trace.page(session, TraceFilter(), limit=0)
+
+
+async def test_every_known_kind_records_exactly_one_event(
+    database: Database, trace: TraceService
+) -> None:
+    async with database.transaction() as session:
+        for i, kind in enumerate(core.KNOWN_KINDS):
+            await trace.record(session, kind=kind, object_id=f"obj_{i}", outcome="ok")
+    async with database.session() as session:
+        for i, kind in enumerate(core.KNOWN_KINDS):
+            await assert_trace(session, [kind], object_id=f"obj_{i}")

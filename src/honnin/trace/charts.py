@@ -55,16 +55,16 @@ def _nice_max(value: int) -> int:
 
 
 def timeline(
-    bars: Sequence[StackedBar], *, width: int = 720, height: int = 220, title: str = ""
+    bars: Sequence[StackedBar], *, width: int = 1300, height: int = 240, title: str = ""
 ) -> Markup:
     """Stacked columns (ok / denied / error) per time bucket with a y axis."""
     left, right, top, bottom = 44, 8, 12, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     top_value = _nice_max(max((b.ok + b.denied + b.error for b in bars), default=0))
     parts = [_open_svg(width, height, title)]
-    for i in range(5):
-        value = top_value * i / 4
-        y = top + plot_h - plot_h * i / 4
+    for i in range(6):
+        value = top_value * i / 5
+        y = top + plot_h - plot_h * i / 5
         parts.append(
             f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
             f'<text class="axis" x="{left - 6}" y="{_fmt(y + 4)}" text-anchor="end">'
@@ -95,10 +95,10 @@ def timeline(
 
 
 def hbars(
-    rows: Sequence[tuple[str, int, int, int]], *, width: int = 340, row_h: int = 22
+    rows: Sequence[tuple[str, int, int, int]], *, width: int = 620, row_h: int = 24
 ) -> Markup:
     """Horizontal stacked bars: (label, ok, denied, error) per row, longest first."""
-    label_w, value_w = 120, 56
+    label_w, value_w = 150, 60
     height = max(row_h, row_h * len(rows)) + 4
     plot_w = width - label_w - value_w
     top_value = max((ok + d + e for _, ok, d, e in rows), default=0) or 1
@@ -169,8 +169,8 @@ def sankey(
     *,
     left_labels: dict[str, str] | None = None,
     right_labels: dict[str, str] | None = None,
-    width: int = 720,
-    height: int = 300,
+    width: int = 1300,
+    height: int = 320,
     title: str = "",
 ) -> Markup:
     """Two-column Sankey diagram: sources (banks) left, targets (enterprises) right.
@@ -186,7 +186,7 @@ def sankey(
             "no data movements in this window</text>"
         )
         return _close_svg(parts)
-    node_w, label_w, top, gap = 12.0, 150.0, 8.0, 10.0
+    node_w, label_w, top, gap = 12.0, 220.0, 8.0, 12.0
     plot_h = height - 2 * top
     sources: dict[str, int] = {}
     targets: dict[str, int] = {}

@@ -69,7 +69,9 @@ FAMILIES: dict[str, str] = {
 }
 
 _KIND = re.compile(r"^[a-z]+(\.[a-z][a-z_]{0,30})?$")
-_TOKEN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+# Starts with a letter or digit, so no exported cell can start a spreadsheet formula
+# (=, +, -, @: OWASP CSV injection).
+_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
 # Claim names as OIDC4IDA spells them: family_name#ja-Kana-JP, address.postal_code.
 # Spaces, non-ASCII and punctuation beyond these are refused: they would only appear if a
 # caller passed a claim value instead of its name.
@@ -181,7 +183,9 @@ def validate_kind(kind: object) -> str:
 
 def _token(value: object, what: str, *, max_len: int = 64) -> None:
     if not isinstance(value, str) or len(value) > max_len or not _TOKEN.match(value):
-        raise InvalidTraceEventError(f"{what} must be 1-{max_len} characters of [A-Za-z0-9_.:@-]")
+        raise InvalidTraceEventError(
+            f"{what} must be 1-{max_len} characters of [A-Za-z0-9_.:@-], starting alphanumeric"
+        )
 
 
 def normalise_claim_names(claims: Iterable[object]) -> tuple[str, ...]:
@@ -352,15 +356,3 @@ CSV_COLUMNS: tuple[str, ...] = (
     "digest",
     "ledger_index",
 )
-
-
-def csv_cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not execute (OWASP CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        value = " ".join(str(v) for v in value)
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text
-    return text

@@ -351,16 +351,23 @@ class TraceService:
         )
         return tuple(_row_event(r) for r in (await session.execute(query)).all())
 
-    async def export(
+    def export(
         self, database: Database, filters: TraceFilter, *, fmt: ExportFormat
     ) -> AsyncIterator[bytes]:
         """Stream every matching event as CSV (with header) or JSON Lines, newest first.
 
-        Each batch is read in its own short session, so no transaction stays open while a
-        slow client downloads, and only one batch is in memory at a time. Rows that commit
-        after the export began are left out (``id`` bound), so the export is a stable set.
+        The filters are checked here, before any byte is sent: once a streamed response
+        has started, an error can no longer become a problem document. Each batch is read
+        in its own short session, so no transaction stays open while a slow client
+        downloads, and only one batch is in memory at a time. Rows that commit after the
+        export began are left out (``id`` bound), so the export is a stable set.
         """
         _check_range(filters)
+        return self._export_rows(database, filters, fmt=fmt)
+
+    async def _export_rows(
+        self, database: Database, filters: TraceFilter, *, fmt: ExportFormat
+    ) -> AsyncIterator[bytes]:
         async with database.session() as session:
             top = await session.scalar(select(func.max(_T.id)))
         if fmt == "csv":
@@ -515,18 +522,21 @@ def _csv_line(values: Sequence[object]) -> bytes:
     return buffer.getvalue().encode()
 
 
+_CSV_SELECT = [_T[name] for name in core.CSV_COLUMNS]
+_AT, _CLAIMS = core.CSV_COLUMNS.index("at"), core.CSV_COLUMNS.index("claims")
+
+
 def _encode_batch(rows: Sequence[Row[Any]], fmt: ExportFormat) -> bytes:
     buffer = io.StringIO()
     if fmt == "csv":
+        # Every text column holds validated tokens that start alphanumeric (or hex, or
+        # claim names), so no cell can start a spreadsheet formula; None writes as "".
         writer = csv.writer(buffer, lineterminator="\r\n")
         for row in rows:
-            m = row._mapping
-            writer.writerow(
-                [
-                    core.csv_cell(core.format_time(m[c]) if c == "at" else m[c])
-                    for c in core.CSV_COLUMNS
-                ]
-            )
+            cells: list[Any] = [row._mapping[c] for c in _CSV_SELECT]
+            cells[_AT] = core.format_time(cells[_AT])
+            cells[_CLAIMS] = " ".join(cells[_CLAIMS] or ())
+            writer.writerow(cells)
     else:
         for row in rows:
             json.dump(_row_event(row).to_json(), buffer, separators=(",", ":"), ensure_ascii=False)
