@@ -301,3 +301,15 @@ def test_explicit_parameters_of_an_unnamed_curve(rsa_issuer: TestIssuer, face_ph
     report = _verify(issued, custom_issuer)
     assert report.valid, report.to_dict()
     assert report.algorithms["dsc_public_key"] == "ec-unnamed (explicit)"
+
+
+def test_unsupported_signature_algorithm_is_reported(
+    rsa_chip: IssuedChip, rsa_issuer: TestIssuer
+) -> None:
+    sha256_rsa = bytes.fromhex("06092a864886f70d01010b")
+    md2_rsa = bytes.fromhex("06092a864886f70d010102")
+    sod = rsa_chip.sod.replace(sha256_rsa, md2_rsa)
+    report = chip.verify(sod, rsa_chip.data_groups, trust=rsa_issuer.trust_store(), at=NOW)
+    assert report.checks["sod_signature"] == "fail"
+    assert report.reasons["sod_signature"] == "algorithm_unsupported"
+    assert report.checks["dsc_chain"] == "fail"

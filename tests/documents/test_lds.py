@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from honnin.documents import chip, lds, tlv
+from honnin.documents import chip, lds, tlv, trust
 from honnin.documents.errors import ChipDataError, DocumentError
 from honnin.documents.trust import TrustStore
 from honnin.sandbox import issuer as sandbox
@@ -144,3 +144,41 @@ def test_deeply_nested_asn1_is_a_clean_error() -> None:
         nested = b"\x30" + tlv.encode_length(len(nested)) + nested
     with pytest.raises(ChipDataError):
         lds.parse_sod(nested)
+
+
+@pytest.fixture(scope="module")
+def trust_inputs(rsa_issuer: TestIssuer) -> dict[str, bytes]:
+    return {
+        "master_list": rsa_issuer.master_list([rsa_issuer.csca_certificate], now=NOW),
+        "crl": rsa_issuer.crl(revoked=[5], this_update=NOW, next_update=NOW),
+        "certificate": rsa_issuer.csca_certificate,
+    }
+
+
+@FUZZ
+@given(
+    which=st.sampled_from(["master_list", "crl", "certificate"]),
+    mutations=st.lists(mutation, min_size=1, max_size=3),
+)
+def test_fuzz_mutated_trust_inputs(
+    trust_inputs: dict[str, bytes],
+    rsa_issuer: TestIssuer,
+    which: str,
+    mutations: list[tuple[int, int]],
+) -> None:
+    data = bytearray(trust_inputs[which])
+    for position, value in mutations:
+        data[position % len(data)] = value
+    trust.load_certificate.cache_clear()
+    kwargs = {
+        "master_list": {"master_lists": [bytes(data)]},
+        "crl": {"csca_certificates": [rsa_issuer.csca_certificate], "crls": [bytes(data)]},
+        "certificate": {"csca_certificates": [bytes(data)]},
+    }[which]
+    try:
+        store = TrustStore.build(**kwargs)  # type: ignore[arg-type]
+    except DocumentError:
+        return
+    for csca in store.cscas:
+        assert isinstance(csca.summary(), dict)
+        store.crls_of(csca)

@@ -147,11 +147,18 @@ def verify(
         "dsc_signature": None,
     }
 
-    lds_digest = _digest_name(parsed.lds_digest_algorithm)
-    algorithms["data_group_digest"] = lds_digest
-    dg_results, dg_check, dg_reason = _check_data_groups(
-        parsed, data_groups, lds_digest, required_data_groups
-    )
+    dg_results: tuple[DataGroupResult, ...] = ()
+    dg_check: CheckResult = "unknown"
+    dg_reason: str | None
+    try:
+        lds_digest = _digest_name(parsed.lds_digest_algorithm)
+    except DocumentError as exc:
+        dg_reason = exc.code
+    else:
+        algorithms["data_group_digest"] = lds_digest
+        dg_results, dg_check, dg_reason = _check_data_groups(
+            parsed, data_groups, lds_digest, required_data_groups
+        )
     checks["data_group_hashes"] = dg_check
     if dg_reason:
         reasons["data_group_hashes"] = dg_reason
@@ -163,7 +170,10 @@ def verify(
     else:
         algorithms["dsc_public_key"] = dsc.public_key.description
         algorithms["dsc_signature"] = signature_name(dsc.signature_algorithm)
-        checks["sod_signature"], reason = _check_sod_signature(parsed, dsc, algorithms)
+        try:
+            checks["sod_signature"], reason = _check_sod_signature(parsed, dsc, algorithms)
+        except DocumentError as exc:
+            checks["sod_signature"], reason = "fail", exc.code
         if reason:
             reasons["sod_signature"] = reason
         checks["dsc_validity"] = "pass" if dsc.valid_at(at) else "fail"
@@ -238,7 +248,10 @@ def _check_data_groups(
 def _find_dsc(parsed: lds.Sod, extra: Sequence[bytes]) -> CertificateInfo | None:
     signer = parsed.signer
     for der in (*parsed.certificates, *extra):
-        cert = load_certificate(der, label="document signer certificate")
+        try:
+            cert = load_certificate(der, label="document signer certificate")
+        except DocumentError:
+            continue  # an unusable certificate cannot be the signer; others may be
         if signer.subject_key_identifier is not None:
             if cert.subject_key_identifier == signer.subject_key_identifier:
                 return cert

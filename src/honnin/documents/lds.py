@@ -198,7 +198,6 @@ def _iso19794_5(block: bytes) -> FaceImage:
     record_length = _u(block, record, 4)
     points = _u(block, record + 4, 2)
     image_info = record + 20 + 8 * points
-    data_type = _u(block, image_info + 1, 1)
     width = _u(block, image_info + 2, 2)
     height = _u(block, image_info + 4, 2)
     start = image_info + 12
@@ -207,12 +206,12 @@ def _iso19794_5(block: bytes) -> FaceImage:
         msg = "ISO 19794-5 facial record length is inconsistent"
         raise ChipDataError(msg)
     image = block[start:end]
-    image_format: ImageFormat = "jpeg2000" if data_type == 1 else "jpeg"
+    # The image data type byte (0 JPEG, 1 JPEG 2000) is mislabelled in the wild: the
+    # bytes decide.
     sniffed = _sniff(image)
     if sniffed is None:
         msg = "face image is neither JPEG nor JPEG 2000"
         raise ChipDataError(msg)
-    del image_format  # the bytes decide; headers in the wild mislabel JPEG 2000
     return FaceImage(sniffed, image, "iso19794-5", width, height)
 
 
@@ -355,6 +354,7 @@ def _read_sod(signed: cms.SignedData) -> Sod:
         raise ChipDataError(msg)
     lds = LDSSecurityObject.load(raw, strict=True)
     lds.native  # noqa: B018 - force the parse inside the guard
+    signed["digest_algorithms"].native  # noqa: B018
     hashes: dict[int, bytes] = {}
     for item in lds["data_group_hash_values"]:
         number = item["data_group_number"].native
@@ -406,6 +406,9 @@ def read_signer_info(signer_info: cms.SignerInfo) -> SignerInfoData:
                 content_type = values[0].dotted
             elif oid == "1.2.840.113549.1.9.4":
                 message_digest = values[0].native
+    # Algorithm identifiers parse lazily; read them now, inside the caller's guard.
+    signer_info["digest_algorithm"].native  # noqa: B018
+    signer_info["signature_algorithm"].native  # noqa: B018
     return SignerInfoData(
         issuer=issuer,
         serial_number=serial,

@@ -174,7 +174,6 @@ class _Reader:
         self.tolerant = tolerant
         self.search = search
         self.corrections: list[str] = []
-        self.searched = False
 
     def _map(self, name: str, value: str, table: dict[str, str]) -> str:
         if not self.tolerant:
@@ -206,7 +205,6 @@ class _Reader:
                     chars[i] = _AMBIGUOUS[chars[i]]
                 candidate = "".join(chars)
                 if _digit_matches(candidate, digit):
-                    self.searched = True
                     self.corrections.append(f"{name}: read {value!r} as {candidate!r}")
                     return candidate
         return value

@@ -116,8 +116,15 @@ class SignatureAlgorithm:
         return f"{self.scheme.replace('_', '-')}-{self.hash_name}"
 
 
+_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
+
+
 def digest_name(algorithm: algos.DigestAlgorithm) -> str:
-    oid = algorithm["algorithm"].dotted
+    try:
+        oid = algorithm["algorithm"].dotted
+    except _ASN1_ERRORS as exc:
+        msg = "digest algorithm identifier is malformed"
+        raise UnsupportedAlgorithmError(msg) from exc
     name = DIGEST_OIDS.get(oid)
     if name is None:
         msg = "digest algorithm not supported"
@@ -136,6 +143,16 @@ def signature_algorithm(
     algorithm: algos.SignedDigestAlgorithm, *, default_hash: str | None = None
 ) -> SignatureAlgorithm:
     """Read a signatureAlgorithm; ``default_hash`` serves OIDs that name no hash."""
+    try:
+        return _signature_algorithm(algorithm, default_hash)
+    except _ASN1_ERRORS as exc:
+        msg = "signature algorithm identifier is malformed"
+        raise UnsupportedAlgorithmError(msg) from exc
+
+
+def _signature_algorithm(
+    algorithm: algos.SignedDigestAlgorithm, default_hash: str | None
+) -> SignatureAlgorithm:
     oid = algorithm["algorithm"].dotted
     known = _SIGNATURE_OIDS.get(oid)
     if known is None:
@@ -174,8 +191,25 @@ class PublicKey:
     ecdsa_key: ecdsa.VerifyingKey | None = None
 
 
+_KEY_ERRORS = (
+    *_ASN1_ERRORS,
+    AssertionError,
+    ecdsa.der.UnexpectedDER,
+    ecdsa.errors.MalformedPointError,
+    ecdsa.curves.UnknownCurveError,
+)
+
+
 def load_public_key(spki: keys.PublicKeyInfo) -> PublicKey:
     """Load a SubjectPublicKeyInfo (RSA, or EC with named/explicit parameters)."""
+    try:
+        return _load_public_key(spki)
+    except _KEY_ERRORS as exc:
+        msg = "public key cannot be loaded"
+        raise UnsupportedAlgorithmError(msg) from exc
+
+
+def _load_public_key(spki: keys.PublicKeyInfo) -> PublicKey:
     algorithm = spki["algorithm"]["algorithm"].native
     der = spki.dump()
     if algorithm in ("rsa", "rsassa_pss"):
@@ -215,7 +249,7 @@ def _load_ec(spki: keys.PublicKeyInfo, der: bytes) -> PublicKey:
             return PublicKey("ec", f"ec-{key.curve.name}", key)
         try:
             vk = ecdsa.VerifyingKey.from_der(der)
-        except (ecdsa.der.UnexpectedDER, ecdsa.errors.MalformedPointError, ValueError) as exc:
+        except _KEY_ERRORS as exc:
             msg = "EC curve not supported"
             raise UnsupportedAlgorithmError(msg) from exc
         return PublicKey("ec", f"ec-{curve_name(vk.curve.name)}", None, vk)

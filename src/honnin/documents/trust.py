@@ -42,15 +42,18 @@ class CertificateInfo:
     tbs: bytes
     signature_algorithm: Any  # asn1crypto algos.SignedDigestAlgorithm
     signature: bytes
+    subject_text: str = ""
+    issuer_text: str = ""
+    country: str | None = None
 
     def valid_at(self, at: datetime) -> bool:
         return self.not_before <= at <= self.not_after
 
     def summary(self) -> dict[str, Any]:
         return {
-            "subject": distinguished_name(self.subject),
-            "issuer": distinguished_name(self.issuer),
-            "country": _country(self.subject),
+            "subject": self.subject_text,
+            "issuer": self.issuer_text,
+            "country": self.country,
             "serial_number": format(self.serial_number, "x"),
             "not_before": self.not_before.isoformat(),
             "not_after": self.not_after.isoformat(),
@@ -76,16 +79,13 @@ _DN_KEYS = {
 def distinguished_name(name: x509.Name) -> str:
     """RFC 4514 string (last RDN first), e.g. ``CN=CSCA,O=State,C=JP``."""
     parts: list[str] = []
-    try:
-        for rdn in reversed(list(name.chosen)):
-            for attribute in rdn:
-                key = attribute["type"].native
-                value = attribute["value"].native
-                label = _DN_KEYS.get(key, attribute["type"].dotted)
-                text = str(value).replace("\\", "\\\\").replace(",", "\\,").replace("+", "\\+")
-                parts.append(f"{label}={text}")
-    except _ASN1_ERRORS:
-        return "<malformed name>"
+    for rdn in reversed(list(name.chosen)):
+        for attribute in rdn:
+            key = attribute["type"].native
+            value = attribute["value"].native
+            label = _DN_KEYS.get(key, attribute["type"].dotted)
+            text = str(value).replace("\\", "\\\\").replace(",", "\\,").replace("+", "\\+")
+            parts.append(f"{label}={text}")
     return ",".join(parts)
 
 
@@ -120,6 +120,7 @@ def load_certificate(der: bytes, *, label: str = "certificate") -> CertificateIn
     """
     try:
         cert = x509.Certificate.load(der, strict=True)
+        cert["signature_algorithm"].native  # noqa: B018 - parse now, inside the guard
         tbs = cert["tbs_certificate"]
         validity = tbs["validity"]
         basic = cert.basic_constraints_value
@@ -140,6 +141,10 @@ def load_certificate(der: bytes, *, label: str = "certificate") -> CertificateIn
             tbs=tbs.dump(),
             signature_algorithm=cert["signature_algorithm"],
             signature=cert["signature_value"].native,
+            # Names are read now, inside the guard: a malformed one fails the load.
+            subject_text=distinguished_name(tbs["subject"]),
+            issuer_text=distinguished_name(tbs["issuer"]),
+            country=_country(tbs["subject"]),
         )
     except DocumentError:
         raise
@@ -183,6 +188,7 @@ class RevocationList:
 def load_crl(der: bytes) -> RevocationList:
     try:
         item = crl.CertificateList.load(der, strict=True)
+        item["signature_algorithm"].native  # noqa: B018 - parse now, inside the guard
         tbs = item["tbs_cert_list"]
         revoked = tbs["revoked_certificates"]
         serials = frozenset(entry["user_certificate"].native for entry in revoked or [])
