@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     # --- end trace settings ---
 
     # --- documents settings (owned by honnin.documents) ---
+    # Directory of CSCA certificates, master lists and CRLs for chip passive authentication.
+    documents_trust_dir: Path | None = None
+    # ONNX Runtime threads per OCR model; None lets it use every core.
+    documents_ocr_threads: int | None = Field(default=None, ge=1, le=64)
     # --- end documents settings ---
 
     # --- faces settings (owned by honnin.faces) ---

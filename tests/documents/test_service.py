@@ -98,3 +98,18 @@ def test_bad_trust_files_are_clean_errors(tmp_path: Path) -> None:
     (tmp_path / "broken.der").write_bytes(b"\x30\x03\x02\x01")
     with pytest.raises(DocumentError):
         load_trust_store(tmp_path)
+
+
+def test_document_service(rsa_issuer: TestIssuer, rsa_chip: IssuedChip, tmp_path: Path) -> None:
+    from honnin.documents.service import create_document_service
+
+    (tmp_path / "csca.der").write_bytes(rsa_issuer.csca_certificate)
+    service = create_document_service(trust_dir=tmp_path, ocr_threads=1)
+    assert service.verify_chip(rsa_chip.sod, rsa_chip.data_groups, at=NOW).valid
+    report = service.verify_chip(rsa_chip.sod, {1: rsa_chip.data_groups[1]}, at=NOW)
+    assert report.reasons["data_group_hashes"] == "required_data_group_missing"
+    bare = create_document_service()
+    assert (
+        bare.verify_chip(rsa_chip.sod, rsa_chip.data_groups, at=NOW).checks["dsc_chain"]
+        == "unknown"
+    )

@@ -147,3 +147,41 @@ def decode_card_image(image: bytes) -> Any:
         raise ImageDecodeError(msg) from exc
     picture.thumbnail((OCR_MAX_SIDE, OCR_MAX_SIDE))
     return np.asarray(picture)
+
+
+@dataclass
+class DocumentService:
+    """What the eKYC use cases call: chip passive authentication against the deployment's
+    trust store, and card OCR. Build once at start-up with :func:`create_document_service`.
+    """
+
+    trust: TrustStore | None
+    reader: CardReader
+
+    def verify_chip(
+        self,
+        sod: bytes,
+        data_groups: Mapping[int, bytes],
+        *,
+        at: datetime,
+        required_data_groups: tuple[int, ...] = (1, 2),
+    ) -> chip.ChipReport:
+        return chip.verify(
+            sod, data_groups, trust=self.trust, at=at, required_data_groups=required_data_groups
+        )
+
+    def read_card(self, image: bytes) -> CardReading:
+        return self.reader.read(image)
+
+
+def create_document_service(
+    *,
+    trust_dir: Path | None = None,
+    trust: TrustStore | None = None,
+    ocr_threads: int | None = None,
+) -> DocumentService:
+    """The service from settings (``documents_trust_dir``, ``documents_ocr_threads``) or an
+    explicit trust store (tests, the demo's sandbox CSCA)."""
+    if trust is None and trust_dir is not None:
+        trust = load_trust_store(trust_dir)
+    return DocumentService(trust=trust, reader=CardReader(threads=ocr_threads))
