@@ -3,10 +3,11 @@
     honnin bench bank_mapping --json [-o iterations=2000]
 
 For each sandbox bank's golden sample (tests/assets/banks/): ``apply`` with and without
-OIDC4IDA schema validation, ``match_applicant`` against a typical applicant, and as the
-baseline, measured in the same run, only parsing the body (``json.loads`` /
-defusedxml) — what any broker has to pay before mapping. Times are per record, in
-microseconds (median of 5 rounds).
+OIDC4IDA schema validation (validation of an already-seen shape is a shape-key look-up,
+honnin.banks.shape), the full jsonschema validation it saves (``schema_full_us``),
+``match_applicant`` against a typical applicant, and as the baseline, measured in the
+same run, only parsing the body (``json.loads`` / defusedxml) — what any broker has to
+pay before mapping. Times are per record, in microseconds (median of 5 rounds).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from defusedxml.ElementTree import fromstring
 
 from honnin.banks.mapping import load_mapping
+from honnin.banks.oidc4ida import verified_claims_errors
 from honnin.matching.claims import match_applicant
 
 ASSETS = Path(__file__).resolve().parents[1] / "tests" / "assets" / "banks"
@@ -68,6 +70,7 @@ def _measure(bank: str, iterations: int, now: dt.datetime) -> dict[str, float]:
         "baseline_parse_us": _per_call_us(parse, iterations),
         "apply_us": _per_call_us(lambda: apply(validate=False), iterations),
         "apply_validated_us": _per_call_us(lambda: apply(validate=True), iterations),
+        "schema_full_us": _per_call_us(lambda: verified_claims_errors(result), iterations),
         "match_us": _per_call_us(lambda: match_applicant(APPLICANT, result), iterations),
     }
 

@@ -24,10 +24,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
 from honnin.banks.errors import VerifiedClaimsInvalidError
+from honnin.banks.shape import ShapeIndex, build_index, shape_key
 
 __all__ = [
     "CLAIMS_SCHEMA_ID",
     "VERIFIED_CLAIMS_SCHEMA_ID",
+    "is_datetime",
     "validate_verified_claims",
     "verified_claims_errors",
 ]
@@ -47,7 +49,8 @@ _RFC3339 = re.compile(
 )
 
 
-def _is_datetime(instance: object) -> bool:
+def is_datetime(instance: object) -> bool:
+    """The ``date-time`` format check the validator asserts (RFC 3339, seconds optional)."""
     if not isinstance(instance, str):
         return True
     if not _RFC3339.match(instance):
@@ -76,7 +79,7 @@ def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
         ]
     )
     checker = FormatChecker()
-    checker.checks("date-time")(_is_datetime)
+    checker.checks("date-time")(is_datetime)
     single = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$ref": f"{VERIFIED_CLAIMS_SCHEMA_ID}#/$defs/verified_claims_def",
@@ -120,9 +123,33 @@ def verified_claims_errors(obj: Any) -> list[str]:
     return errors
 
 
+@functools.cache
+def _shape_index() -> ShapeIndex:
+    return build_index(
+        _load("verified_claims.json"), _load("claims_schema.json"), is_datetime=is_datetime
+    )
+
+
+# Keys of element shapes already validated (see honnin.banks.shape); bounded, and a plain
+# dict so concurrent readers and writers need no lock in CPython.
+_VALID_SHAPES: dict[str, None] = {}
+_MAX_SHAPES = 4096
+
+
 def validate_verified_claims(obj: Any) -> None:
-    """Raise :class:`VerifiedClaimsInvalidError` unless ``obj`` is valid OIDC4IDA."""
+    """Raise :class:`VerifiedClaimsInvalidError` unless ``obj`` is valid OIDC4IDA.
+
+    An element whose shape (:func:`honnin.banks.shape.shape_key`) already passed the full
+    validation passes again without re-running it.
+    """
+    key = shape_key(obj, _shape_index())
+    if key is not None and key in _VALID_SHAPES:
+        return
     errors = verified_claims_errors(obj)
     if errors:
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         raise VerifiedClaimsInvalidError(f"verified_claims invalid at {errors[0]}{more}")
+    if key is not None:
+        if len(_VALID_SHAPES) >= _MAX_SHAPES:
+            _VALID_SHAPES.clear()
+        _VALID_SHAPES[key] = None
