@@ -510,3 +510,16 @@ def test_only_the_claims_asked_for_are_mapped() -> None:
     )
     assert set(result["claims"]) == {"family_name", "address"}
     assert result["claims"]["address"]["postal_code"] == "530-0001"
+
+
+def test_interop_mapping_is_sakura_under_another_name() -> None:
+    sakura = _apply("sakura_oidc", _sample("sakura_oidc"), "application/json")
+    interop = load_mapping("interop_op").apply(
+        _sample("sakura_oidc"),
+        content_type="application/json",
+        bank_id="interop_op",
+        fetched_at=FETCHED_AT,
+    )
+    assert interop["claims"] == sakura["claims"]
+    source = interop["verification"]["evidence"][0]["record"]["source"]
+    assert source["name"] == "oidc-provider interop bank (sandbox)"
