@@ -119,7 +119,8 @@ RECORD = AddressData(
         (AddressData(formatted="東京都千代田区丸の内１丁目１番１号"), M),  # building omitted
         (AddressData(formatted="東京都千代田区丸の内1-1-1-301"), M),  # room as 4th number
         (AddressData(region="東京都", locality="千代田区", street_address="丸の内1-1-1"), M),
-        (AddressData(formatted="千代田区丸の内1-1-1"), P),  # prefecture left out
+        (AddressData(formatted="千代田区丸の内1-1-1"), M),  # 東京都 implied by the ward
+        (AddressData(formatted="府中市丸の内1-1-1"), X),  # another town altogether
         (AddressData(formatted="東京都千代田区丸の内1-1"), P),  # coarser block
         (AddressData(formatted="東京都千代田区丸の内1-1-2"), P),  # same town, other block
         (AddressData(formatted="〒100-0006 東京都千代田区丸の内1-1-1"), P),  # postal code differs
@@ -274,3 +275,22 @@ def test_postal_code_only() -> None:
     assert other.outcome is X
     no_code = compare_addresses(only, AddressData(formatted="東京都千代田区丸の内1-1-1"))
     assert (no_code.outcome, no_code.missing) == (MISSING, "record")
+
+
+def test_prefecture_left_out() -> None:
+    record = AddressData(formatted="神奈川県横浜市中区山下町1-2")
+    inferred = compare_addresses(AddressData(formatted="横浜市中区山下町1-2"), record)
+    assert inferred.part("prefecture").method == "prefecture_inferred"
+    assert inferred.outcome is M
+    # 府中市 exists in Tokyo and in Hiroshima: nothing can be inferred.
+    unknown = compare_addresses(
+        AddressData(formatted="府中市宮西町2-24"), AddressData(formatted="東京都府中市宮西町2-24")
+    )
+    assert unknown.part("prefecture").missing == "applicant"
+    assert unknown.outcome is P
+
+
+def test_kyoto_street_directions() -> None:
+    record = AddressData(formatted="京都府京都市中京区寺町通御池上る上本能寺前町488番地")
+    short = AddressData(formatted="京都府京都市中京区上本能寺前町488")
+    assert compare_addresses(short, record).outcome is M

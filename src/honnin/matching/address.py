@@ -29,14 +29,17 @@ from honnin.matching.text import (
 )
 
 __all__ = [
+    "CITY_PREFECTURES",
     "DESIGNATED_CITIES",
     "PREFECTURES",
+    "TOKYO_WARDS",
     "AddressParts",
     "ParsedAddress",
     "detect_municipality",
     "detect_prefecture",
     "extract_postal_code",
     "format_postal_code",
+    "infer_prefecture",
     "normalize_building",
     "normalize_postal_code",
     "normalize_street",
@@ -118,6 +121,69 @@ DESIGNATED_CITIES: tuple[str, ...] = (
     "熊本市",
 )
 
+# Prefecture of each designated city, and Tokyo's special wards: the municipalities that
+# name their prefecture unambiguously when an address leaves it out.
+CITY_PREFECTURES: dict[str, str] = {
+    "札幌市": "北海道",
+    "仙台市": "宮城県",
+    "さいたま市": "埼玉県",
+    "千葉市": "千葉県",
+    "横浜市": "神奈川県",
+    "川崎市": "神奈川県",
+    "相模原市": "神奈川県",
+    "新潟市": "新潟県",
+    "静岡市": "静岡県",
+    "浜松市": "静岡県",
+    "名古屋市": "愛知県",
+    "京都市": "京都府",
+    "大阪市": "大阪府",
+    "堺市": "大阪府",
+    "神戸市": "兵庫県",
+    "岡山市": "岡山県",
+    "広島市": "広島県",
+    "北九州市": "福岡県",
+    "福岡市": "福岡県",
+    "熊本市": "熊本県",
+}
+TOKYO_WARDS: frozenset[str] = frozenset(
+    [
+        "千代田区",
+        "中央区",
+        "港区",
+        "新宿区",
+        "文京区",
+        "台東区",
+        "墨田区",
+        "江東区",
+        "品川区",
+        "目黒区",
+        "大田区",
+        "世田谷区",
+        "渋谷区",
+        "中野区",
+        "杉並区",
+        "豊島区",
+        "北区",
+        "荒川区",
+        "板橋区",
+        "練馬区",
+        "足立区",
+        "葛飾区",
+        "江戸川区",
+    ]
+)
+
+
+def infer_prefecture(municipality: str) -> str | None:
+    """The prefecture a municipality implies, for designated cities and Tokyo's wards."""
+    if municipality in TOKYO_WARDS:
+        return "東京都"
+    for city, prefecture in CITY_PREFECTURES.items():
+        if municipality.startswith(city):
+            return prefecture
+    return None
+
+
 # Municipalities and districts whose name contains 市/区/町/村/郡 before the suffix, so
 # that the shortest-suffix rule would cut them short.
 _SUFFIX_IN_NAME: tuple[str, ...] = (
@@ -165,6 +231,9 @@ _CJK = "\u3400-\u9fff\uf900-\ufaff"
 _GA_BETWEEN_KANJI = re.compile(f"(?<=[{_CJK}])[ヶケヵがガ](?=[{_CJK}])")
 _NO_BETWEEN_KANJI = re.compile(f"(?<=[{_CJK}])[のノ之](?=[{_CJK}])")
 _HOUSE_NUMBER = re.compile(r"\d+(?:-\d+)+")
+_KYOTO_DIRECTIONS = re.compile(
+    r"^[^\d]*?通[^\d]*?(?:上る|上ル|下る|下ル|[東西]入る|[東西]入ル|[東西]入)"
+)
 _COUNTER_AFTER_NUMBER = re.compile(r"(\d+)(?:丁目|丁(?=\d)|番地|番(?!町)|地割)(?:の|ノ)?")
 _GO_AFTER_NUMBER = re.compile(r"(\d+)号")
 _NO_BETWEEN_NUMBERS = re.compile(r"(\d+)[のノ](?=\d)")
@@ -267,8 +336,13 @@ def detect_municipality(text: str) -> tuple[str | None, str]:
 
 
 def normalize_street(text: str) -> str:
-    """Town name and block numbers in one form: 霞ヶ関一丁目二番三号 -> 霞ケ関1-2-3."""
+    """Town name and block numbers in one form: 霞ヶ関一丁目二番三号 -> 霞ケ関1-2-3.
+
+    Kyoto's street-direction prefix (寺町通御池上る) is a way to find the place, not part
+    of the registered address (上本能寺前町488), and is dropped.
+    """
     street = remove_spaces(normalize_hyphens(_base(text)))
+    street = _KYOTO_DIRECTIONS.sub("", street)
     street = street.replace("大字", "")
     street = street.removeprefix("字")
     street = replace_kanji_numerals(street, followed_by=_NUMERAL_LOOKAHEAD)

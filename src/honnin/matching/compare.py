@@ -34,6 +34,7 @@ from honnin.matching.address import (
     detect_municipality,
     detect_prefecture,
     extract_postal_code,
+    infer_prefecture,
     normalize_postal_code,
     parse_address,
     split_street_building,
@@ -431,6 +432,18 @@ def _part(name: str, a: str | None, b: str | None, method: str) -> FieldResult:
     return FieldResult(name, outcome, method)
 
 
+def _prefecture(a: ParsedAddress, b: ParsedAddress) -> FieldResult:
+    result = _part("prefecture", a.prefecture, b.prefecture, "prefecture")
+    if result.outcome is Outcome.MISSING and result.missing != "both":
+        # 横浜市中区… without 神奈川県: a designated city or a Tokyo ward names it.
+        given, other = (a, b) if a.prefecture else (b, a)
+        inferred = infer_prefecture(other.municipality or "")
+        if inferred is not None:
+            outcome = Outcome.MATCH if inferred == given.prefecture else Outcome.MISMATCH
+            return FieldResult("prefecture", outcome, "prefecture_inferred")
+    return result
+
+
 def _municipality(a: str | None, b: str | None) -> FieldResult:
     result = _part("municipality", a, b, "municipality")
     if result.outcome is Outcome.MISMATCH and a and b:
@@ -480,7 +493,7 @@ def compare_addresses(applicant: AddressData, record: AddressData) -> FieldResul
     b, b_ok = _parse(record)
     parts = (
         _part("postal_code", a.postal_code, b.postal_code, "postal_code"),
-        _part("prefecture", a.prefecture, b.prefecture, "prefecture"),
+        _prefecture(a, b),
         _municipality(a.municipality, b.municipality),
         _street(a.street, b.street),
         _part("building", a.building, b.building, "building_normalised"),
