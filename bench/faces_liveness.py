@@ -8,8 +8,10 @@ made by :mod:`honnin.faces.synthetic` from the frontal photos of the shared face
 BPCER = bona fide presentations rejected). Bona fide: the person performs a random
 challenge (raw frames, and re-encoded as JPEG q70 like a browser upload). Attacks:
 static photo, tilted flat photo performing the turns, screen replay of a bona fide
-recording (full and half strength), face swap mid-sequence. Baseline in the same run:
-the same decisions by the active check alone (what passive detection adds).
+recording (full and half strength), face swap mid-sequence, and the tilted photo
+against a challenge of head movements only (nothing a photo cannot fake by tilting).
+Baseline in the same run: the same decisions by the active check alone (what passive
+detection adds).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from honnin.faces import engine, geometry, synthetic
-from honnin.faces.challenge import issue_challenge
+from honnin.faces.challenge import POSE_ACTIONS, issue_challenge
 from honnin.faces.imaging import RGBImage, decode_image, encode_image
 from honnin.faces.liveness import check_liveness
 from honnin.faces.video import Frame
@@ -71,6 +73,9 @@ def run(**options: str) -> dict[str, Any]:
             key = seed * 100 + index
             challenge = issue_challenge(now=NOW, rng=random.Random(key), length=length)
             actions = challenge.actions
+            pose_only = issue_challenge(
+                now=NOW, rng=random.Random(key), length=length, pool=sorted(POSE_ACTIONS)
+            )
             # The swap needs someone else: the next source of another identity.
             identity = sources[index][0].split("/")[0]
             other = next(
@@ -88,6 +93,10 @@ def run(**options: str) -> dict[str, Any]:
                 "planar_photo": lambda r=rig, a=actions, k=key: synthetic.planar_photo(
                     r, a, fps=fps, seed=k
                 ),
+                # Turns only (no blink / smile to betray it): geometry must catch it.
+                "planar_photo_pose_only_challenge": lambda r=rig, a=pose_only.actions, k=key: (
+                    synthetic.planar_photo(r, a, fps=fps, seed=k)
+                ),
                 "screen_replay": lambda b=bona_fide, k=key: _jpeg(
                     synthetic.screen_replay(b, seed=k)
                 ),
@@ -100,8 +109,9 @@ def run(**options: str) -> dict[str, Any]:
             }
             for name, make in cases.items():
                 frames = make()
+                asked = pose_only if "pose_only" in name else challenge
                 start = time.process_time()
-                report = check_liveness(frames, challenge, nonce=challenge.nonce, now=NOW)
+                report = check_liveness(frames, asked, nonce=asked.nonce, now=NOW)
                 seconds += time.process_time() - start
                 frames_total += len(frames)
                 active_only = report.active is not None and report.active.passed

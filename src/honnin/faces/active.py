@@ -28,7 +28,7 @@ from honnin.faces import match, tracking
 from honnin.faces.challenge import POSE_ACTIONS, Action, Challenge, check_binding
 from honnin.faces.geometry import FaceMetrics
 from honnin.faces.tracking import Observation, Track
-from honnin.faces.video import Frame, frames_from_video
+from honnin.faces.video import DEFAULT_MAX_FRAMES, Frame, frames_from_video
 
 YAW_DEGREES = 15.0
 PITCH_DEGREES = 8.0
@@ -337,13 +337,18 @@ def check_active_liveness(
     now: datetime,
     same_face_threshold: float = SAME_FACE_THRESHOLD,
     detect_max_side: int = tracking.DEFAULT_VIDEO_DETECT_MAX_SIDE,
+    max_frames: int = DEFAULT_MAX_FRAMES,
 ) -> ActiveReport:
     """Check a recording (frames, or encoded video bytes) against ``challenge``.
 
     ``nonce`` is the one the client sent back with the upload and ``now`` the time it
     arrived. CPU only; no I/O besides decoding the bytes given.
     """
-    frame_list = frames_from_video(frames) if isinstance(frames, bytes) else list(frames)
+    frame_list = (
+        frames_from_video(frames, max_frames=max_frames)
+        if isinstance(frames, bytes)
+        else list(frames)
+    )
     track = tracking.observe(frame_list, detect_max_side=detect_max_side)
     report, _ = evaluate(
         track, frame_list, challenge, nonce=nonce, now=now, same_face_threshold=same_face_threshold

@@ -16,7 +16,7 @@ from honnin.faces.active import ActiveReport
 from honnin.faces.challenge import Challenge
 from honnin.faces.errors import InvalidChallengeError
 from honnin.faces.passive import PassiveReport
-from honnin.faces.video import Frame, frames_from_video
+from honnin.faces.video import DEFAULT_MAX_FRAMES, Frame, frames_from_video
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +48,18 @@ def check_liveness(
     now: datetime | None = None,
     same_face_threshold: float = active.SAME_FACE_THRESHOLD,
     detect_max_side: int = tracking.DEFAULT_VIDEO_DETECT_MAX_SIDE,
+    max_frames: int = DEFAULT_MAX_FRAMES,
 ) -> LivenessReport:
     """Passive checks always; the active check too when a ``challenge`` is given.
 
     With a challenge, ``nonce`` (as sent back by the client) and ``now`` (arrival time)
     are required. CPU only; no I/O besides decoding the bytes given.
     """
-    frame_list = frames_from_video(frames) if isinstance(frames, bytes) else list(frames)
+    frame_list = (
+        frames_from_video(frames, max_frames=max_frames)
+        if isinstance(frames, bytes)
+        else list(frames)
+    )
     track = tracking.observe(frame_list, detect_max_side=detect_max_side)
     active_report = None
     reasons: list[str] = []

@@ -5,12 +5,13 @@ its value, its threshold and whether it passed:
 
 * ``motion``: RMS landmark displacement from the first face frame, in inter-ocular
   units (largest over the recording). A photo held still barely moves.
-* ``parallax``: how much of that motion a single homography *cannot* explain. Every view
-  of a flat photo is related to every other by a homography (Hartley & Zisserman,
-  *Multiple View Geometry*, 2nd ed., §13.1), so its landmarks fit one almost exactly;
-  a real head turning moves the nose against the cheeks (depth parallax) and blinking
-  or smiling moves points non-rigidly. Residual RMS in inter-ocular units; the
-  second-largest frame counts, so one bad landmark fit cannot pass a photo.
+* ``parallax``: how much of the motion of the nose and eye landmarks a single
+  homography *cannot* explain. Every view of a flat photo is related to every other by
+  a homography (Hartley & Zisserman, *Multiple View Geometry*, 2nd ed., §13.1), so its
+  landmarks fit one almost exactly; a real head turning moves the nose against the eye
+  corners (depth parallax) and blinking moves points non-rigidly. Residual RMS in
+  inter-ocular units; the second-largest frame counts, so one bad landmark fit cannot
+  pass a photo.
 * ``moire``: a screen filmed by a camera shows the pixel grid beating against the
   sensor grid, a sharp isolated peak in the face region's spectrum (Patel, Han & Jain,
   "Secure face unlock: spoof detection on smartphones", IEEE TIFS 2016). Peak height
@@ -37,10 +38,14 @@ from numpy.typing import NDArray
 from honnin.faces import tracking
 from honnin.faces.imaging import RGBImage
 from honnin.faces.tracking import Observation, Track
-from honnin.faces.video import Frame, frames_from_video
+from honnin.faces.video import DEFAULT_MAX_FRAMES, Frame, frames_from_video
 
 MOTION_MIN = 0.05
-PARALLAX_MIN = 0.045
+PARALLAX_MIN = 0.022
+_SURFACE_POINTS = list(range(27, 48))
+"""Nose (27-35) and eyes (36-47): points on the face's surface. The jaw line is a
+silhouette that the landmark model re-draws for a tilted photo as if the head had
+turned, which would hand a flat photo some parallax."""
 MOIRE_MAX = 2.5
 SCREEN_COLOUR_MAX = 0.075
 BLUE_WEIGHT = 0.25
@@ -117,7 +122,7 @@ def motion(observations: Sequence[Observation]) -> float:
 
 
 def parallax(observations: Sequence[Observation]) -> float:
-    points = _points(observations)
+    points = [(marks[_SURFACE_POINTS], unit) for marks, unit in _points(observations)]
     if len(points) < 3:
         return 0.0
     reference, unit = points[0]
@@ -242,11 +247,16 @@ def check_passive_liveness(
     frames: Sequence[Frame] | bytes,
     *,
     detect_max_side: int = tracking.DEFAULT_VIDEO_DETECT_MAX_SIDE,
+    max_frames: int = DEFAULT_MAX_FRAMES,
 ) -> PassiveReport:
     """Passive presentation-attack check of a recording (frames or encoded video bytes).
 
     CPU only; no I/O besides decoding the bytes given.
     """
-    frame_list = frames_from_video(frames) if isinstance(frames, bytes) else list(frames)
+    frame_list = (
+        frames_from_video(frames, max_frames=max_frames)
+        if isinstance(frames, bytes)
+        else list(frames)
+    )
     track = tracking.observe(frame_list, detect_max_side=detect_max_side)
     return evaluate(track, frame_list)

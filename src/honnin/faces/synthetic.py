@@ -278,7 +278,7 @@ def script(
         index = int(offset // slot) if offset >= 0 else -1
         within = offset - index * slot if index >= 0 else -1.0
         if 0 <= index < len(actions) and 0 <= within <= action_s:
-            # A triangle: up for the first 40 %, held, down for the last 40 %.
+            # A trapezoid: up over the first 35 %, held, down over the last 35 %.
             phase = within / action_s
             weight = min(1.0, phase / 0.35, (1.0 - phase) / 0.35)
             peak = ACTION_PEAKS[actions[index]]
