@@ -127,3 +127,24 @@ def test_normalisation() -> None:
 def test_arbitrary_boxes_never_crash(items: list[tuple[str, float, float]]) -> None:
     reading = read_fields([_box(text, x, y) for text, x, y in items])
     assert isinstance(reading.to_dict(), dict)
+
+
+def test_passport_visual_zone_names_win_over_a_damaged_mrz_name() -> None:
+    lines = [
+        _box("PASSPORT", 40, 30),
+        _box("Surname/姓", 40, 330),
+        _box("SHIMIZU", 40, 360),
+        _box("Given name/名", 40, 400),
+        _box("NAOMI", 40, 430),
+        _box("P<PNH1M1U<<N0M1<<<<<<<<<<<<<<<<<<<<<<<<<", 40, 730, width=1100),
+        _box("YN49191807JPN6805274F3410060<<<<<<<<<<<<<<<2", 40, 792, width=1100),
+    ]
+    reading = read_fields(lines)
+    assert reading.fields["name"].value == "SHIMIZU NAOMI"
+    assert reading.fields["name"].source == "label"
+    assert reading.fields["document_number"].value == "YN4919180"
+    assert reading.fields["document_number"].source == "mrz"
+
+
+def test_simplified_title_still_detects_my_number_card() -> None:
+    assert detect_type("个人番号力一K") == "mynumber"

@@ -37,7 +37,7 @@ KANJI_VARIANTS = str.maketrans(
     "级纯纲纵组细织终经结给络绝统绿编缘网罗职肃胁脑艺苏药获营萤观规视觉览记许设评识译"
     "试诗话说请读谁调谈贝负贡财责贤败货质购贯贺资赏赵轮软较载辉迁运还这连迟选递遗邮邻"
     "郑针钓钟钢银锦镇闭问闲闻阀阅队阶际陈险隐难鸡雾韩页顶项顾预领频题颜额饭饮驻驿验骑"
-    "鱼鲜鸣黑龟齐斋穗姬縣驛榮學實廳會寶團藏靜顯鐵",
+    "鱼鲜鸣黑龟齐斋穗姬縣驛榮學實廳會寶團藏靜顯鐵个",
     "宮輔別証効満発県東愛岡広島納長馬鳥沢辺浜橋栄楽団図鉄線車門開関間陽華豊興紀絵恵慶実"
     "義誠貴達過進遠釈銭鈴閣陸順須風館駒鶴亜倉優伝倫児剛則劉動務労協単売衛歴変呉員園囲円"
     "場堅帰録張強応庫荘幇師帯歳層尽対寛寧奨奪頭処復備壮壇塊検楼樹様夢極雑条暁時顕無断"
@@ -45,7 +45,7 @@ KANJI_VARIANTS = str.maketrans(
     "級純綱縦組細織終経結給絡絶統緑編縁網羅職粛脅脳芸蘇薬獲営蛍観規視覚覧記許設評識訳"
     "試詩話説請読誰調談貝負貢財責賢敗貨質購貫賀資賞趙輪軟較載輝遷運還這連遅選逓遺郵隣"
     "鄭針釣鐘鋼銀錦鎮閉問閑聞閥閲隊階際陳険隠難鶏霧韓頁頂項顧預領頻題顔額飯飲駐駅験騎"
-    "魚鮮鳴黒亀斉斎穂姫県駅栄学実庁会宝団蔵静顕鉄",
+    "魚鮮鳴黒亀斉斎穂姫県駅栄学実庁会宝団蔵静顕鉄個",
 )
 _ERA_MISREADS = (
     (re.compile(r"[合今命含]和(?=\s*[0-9元])"), "令和"),
@@ -177,7 +177,7 @@ def group_rows(lines: list[OcrLine]) -> list[_Row]:
 
 def detect_type(text: str) -> DocumentType:
     compact = re.sub(r"\s+", "", text).upper()
-    if "個人番号" in compact:
+    if "人番号" in compact:
         return "mynumber"
     if "免許" in compact:
         return "driver_license"
@@ -267,6 +267,8 @@ def read_fields(lines: list[OcrLine]) -> CardReading:
         if kind == "unknown":
             kind = "passport"
 
+    if kind == "passport":
+        _passport_names_into(fields, rows)
     name = _after_label(rows, ("氏名", "氏 名"))
     if name and "name" not in fields:
         cleaned = _clean_name(name[0])
@@ -282,6 +284,39 @@ def read_fields(lines: list[OcrLine]) -> CardReading:
     if sex and "sex" not in fields:
         fields["sex"] = Field("F" if sex[1] == "女" else "M", 1.0, "label")
     return CardReading(kind, fields, mrz_value, tuple(row.text for row in rows))
+
+
+_VIZ_LABEL = re.compile(r"(SURNAME|GIVENNAMES?)[/A-Z]*", re.IGNORECASE)
+
+
+def _viz_value(rows: list[_Row], label: str) -> tuple[str, float] | None:
+    """A passport visual-zone value: beside its label on the same row, or on the next."""
+    for index, row in enumerate(rows):
+        compact = re.sub(r"\s+", "", row.text).upper()
+        if not compact.replace("/", "").startswith(label) and label not in compact:
+            continue
+        beside = _VIZ_LABEL.sub(" ", re.sub(r"[^A-Za-z/ ]", " ", row.text.upper()))
+        words = [w for w in beside.replace("/", " ").split() if len(w) >= 2 and w.isalpha()]
+        words = [w for w in words if w not in {"SURNAME", "GIVEN", "NAME", "NAMES"}]
+        if words:
+            return " ".join(words), row.confidence
+        if index + 1 < len(rows):
+            nxt = rows[index + 1].text.strip().upper()
+            if re.fullmatch(r"[A-Z][A-Z \-]*", nxt):
+                return nxt, rows[index + 1].confidence
+    return None
+
+
+def _passport_names_into(fields: dict[str, Field], rows: list[_Row]) -> None:
+    """The visual zone's names win over the MRZ's: the name zone has no check digit, and
+    OCR drops letters between OCR-B fillers more often than in plain print."""
+    surname = _viz_value(rows, "SURNAME")
+    given = _viz_value(rows, "GIVENNAME")
+    if surname is None:
+        return
+    value = f"{surname[0]} {given[0] if given else ''}".strip()
+    confidence = min(surname[1], given[1] if given else surname[1])
+    fields["name"] = Field(value, confidence, "label")
 
 
 def _fields_from_mrz(parsed: mrz_module.Mrz, confidence: float) -> dict[str, Field]:
