@@ -130,3 +130,18 @@ def test_parse_is_stable_under_width(prefecture: str, a: int, b: int) -> None:
     wide = "".join(chr(ord(ch) + 0xFEE0) if ch.isdigit() or ch == "-" else ch for ch in text)
     assert parse_address(wide) == parse_address(text)
     assert parse_address(text).prefecture == prefecture
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            "一二三十百丁目番地号のノ-ー－‐0123４町市区郡村通上る西入 ビル室ヶが大字"
+        ),
+        max_size=24,
+    )
+)
+def test_street_normalisation_is_idempotent(text: str) -> None:
+    once = normalize_street(text)
+    assert normalize_street(once) == once
+    building = normalize_building(text)
+    assert normalize_building(building) == building

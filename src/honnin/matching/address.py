@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from honnin.matching.errors import InvalidPostalCodeError
 from honnin.matching.numerals import replace_kanji_numerals
 from honnin.matching.text import (
+    DASHES,
     collapse_spaces,
     fold_kanji_variants,
     nfkc,
@@ -240,7 +241,7 @@ _NO_BETWEEN_NUMBERS = re.compile(r"(\d+)[のノ](?=\d)")
 _HYPHEN_RUN = re.compile(r"-{2,}")
 _DANGLING_HYPHEN = re.compile(r"-(?!\d)")
 _ROOM = re.compile(r"(\d+)号室?")
-_NUMERAL_LOOKAHEAD = f"(?:{_COUNTERS}|$)"
+_NUMERAL_LOOKAHEAD = f"(?:{_COUNTERS}|[{DASHES}]|$)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,11 +342,22 @@ def normalize_street(text: str) -> str:
     Kyoto's street-direction prefix (寺町通御池上る) is a way to find the place, not part
     of the registered address (上本能寺前町488), and is dropped.
     """
-    street = remove_spaces(normalize_hyphens(_base(text)))
+    street = remove_spaces(_base(text))
+    # Removing one counter can expose another (1番号, 2番地番): repeat to a fixed point so
+    # that the result is stable (normalising twice changes nothing).
+    for _ in range(8):
+        previous = street
+        street = _street_pass(street)
+        if street == previous:
+            break
+    return street
+
+
+def _street_pass(street: str) -> str:
     street = _KYOTO_DIRECTIONS.sub("", street)
     street = street.replace("大字", "")
     street = street.removeprefix("字")
-    street = replace_kanji_numerals(street, followed_by=_NUMERAL_LOOKAHEAD)
+    street = normalize_hyphens(replace_kanji_numerals(street, followed_by=_NUMERAL_LOOKAHEAD))
     street = _GA_BETWEEN_KANJI.sub("ケ", street)
     street = _COUNTER_AFTER_NUMBER.sub(r"\1-", street)
     street = _GO_AFTER_NUMBER.sub(r"\1", street)
@@ -357,9 +369,13 @@ def normalize_street(text: str) -> str:
 
 def normalize_building(text: str) -> str:
     """Building name and room in one form: ｻﾝﾗｲｽﾞ 101号室 -> サンライズ101."""
-    building = remove_spaces(normalize_hyphens(_base(text)))
-    building = _ROOM.sub(r"\1", building)
-    return building.removesuffix("室")
+    building = remove_spaces(_base(text))
+    for _ in range(8):
+        previous = building
+        building = normalize_hyphens(_ROOM.sub(r"\1", building).removesuffix("室"))
+        if building == previous:
+            break
+    return building
 
 
 def split_street_building(text: str) -> tuple[str, str | None]:

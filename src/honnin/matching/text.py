@@ -14,6 +14,7 @@ import unicodedata
 from honnin.matching.variants import fold_kanji_variants
 
 __all__ = [
+    "DASHES",
     "collapse_spaces",
     "fold_kana",
     "fold_kana_phonetic",
@@ -74,9 +75,9 @@ _SMALL_TO_LARGE = str.maketrans(
 )
 
 # Dash-like characters people and systems put between numbers or use as a long vowel.
-_HYPHENS = "\u002d\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2500\u2501\uff0d\ufe63\u30fc\uff70"
-_HYPHEN_BETWEEN_DIGITS = re.compile(f"(?<=[0-9])[{_HYPHENS}]+(?=[0-9])")
-_LONG_VOWEL_AFTER_KANA = re.compile(f"(?<=[\u30a1-\u30fa\u30fc])[{_HYPHENS}]")
+DASHES = "\u002d\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2500\u2501\uff0d\ufe63\u30fc\uff70"
+_HYPHEN_BETWEEN_DIGITS = re.compile(f"(?<=[0-9])[{DASHES}]+(?=[0-9])")
+_LONG_VOWEL_AFTER_KANA = re.compile(f"(?<=[\u30a1-\u30fa\u30fc])[{DASHES}]")
 _VARIATION_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _SPACES = re.compile(r"\s+")
 _KANA_SEPARATORS = re.compile("[\\s\u30fb\uff65\u00b7.,、。]+")
