@@ -294,3 +294,71 @@ def test_kyoto_street_directions() -> None:
     record = AddressData(formatted="京都府京都市中京区寺町通御池上る上本能寺前町488番地")
     short = AddressData(formatted="京都府京都市中京区上本能寺前町488")
     assert compare_addresses(short, record).outcome is M
+
+
+PLACES = [
+    ("東京都", "千代田区", "丸の内"),
+    ("大阪府", "大阪市北区", "梅田"),
+    ("愛知県", "名古屋市中区", "栄"),
+    ("宮城県", "仙台市青葉区", "一番町"),
+    ("千葉県", "市川市", "八幡"),
+    ("三重県", "四日市市", "諏訪町"),
+    ("東京都", "西多摩郡瑞穂町", "箱根ケ崎"),
+    ("北海道", "札幌市中央区", "北1条西"),
+]
+
+
+def _kanji(n: int) -> str:
+    from honnin.matching.numerals import int_to_kanji
+
+    return int_to_kanji(n)
+
+
+def _wide(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isdigit() else c for c in text)
+
+
+@st.composite
+def address_spellings(draw: st.DrawFn) -> tuple[AddressData, AddressData]:
+    prefecture, municipality, town = draw(st.sampled_from(PLACES))
+    a, b, c = (draw(st.integers(1, 40)) for _ in range(3))
+    building = draw(st.sampled_from(["", "サンハイツ", "グランドタワー"]))
+    room = draw(st.integers(101, 999))
+    postal = draw(st.from_regex(r"\A[0-9]{7}\Z"))
+
+    def street(style: int) -> str:
+        return [
+            f"{a}-{b}-{c}",
+            f"{_kanji(a)}丁目{_kanji(b)}番{_kanji(c)}号",
+            f"{a}丁目{b}番地{c}",
+            _wide(f"{a}丁目{b}－{c}"),
+        ][style]
+
+    def spell(style: int, *, structured: bool, with_postal: bool, spaced: bool) -> AddressData:
+        suffix = ""
+        if building:
+            suffix = (" " if spaced else "") + (
+                f"{building}{room}" if spaced else f"{building}{room}号室"
+            )
+        line = f"{town}{street(style)}{suffix}"
+        code = f"{postal[:3]}-{postal[3:]}" if with_postal else None
+        if structured:
+            return AddressData(
+                postal_code=code, region=prefecture, locality=municipality, street_address=line
+            )
+        prefix = f"〒{code} " if code else ""
+        return AddressData(formatted=f"{prefix}{prefecture}{municipality}{line}")
+
+    choices = st.tuples(st.integers(0, 3), st.booleans(), st.booleans(), st.booleans())
+    first, second = draw(choices), draw(choices)
+    return (
+        spell(first[0], structured=first[1], with_postal=first[2], spaced=first[3]),
+        spell(second[0], structured=second[1], with_postal=second[2], spaced=second[3]),
+    )
+
+
+@given(address_spellings())
+def test_spellings_of_one_address_match(pair: tuple[AddressData, AddressData]) -> None:
+    left, right = pair
+    result = compare_addresses(left, right)
+    assert result.outcome is M, (left, right, result.to_dict())
