@@ -22,6 +22,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _state_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Anything a test's settings keep under ``var/`` goes to a temporary directory."""
+    os.environ.setdefault("HONNIN_VAR_DIR", str(tmp_path_factory.mktemp("var")))
+
+
 def _services_required() -> bool:
     return bool(os.environ.get("HONNIN_REQUIRE_TEST_SERVICES"))
 

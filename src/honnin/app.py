@@ -38,9 +38,11 @@ from honnin.gateway.policies import install_gateway
 from honnin.gateway.problems import install_problem_handlers
 from honnin.gateway.service import build_gateway
 from honnin.inquiries import api as inquiries_api
-from honnin.inquiries.service import InquiryService
+from honnin.inquiries.service import BankGuard, EventSink, InquiryService
 from honnin.inquiries.webhooks import WebhookDispatcher
 from honnin.inquiries.worker import MaintenanceLoop
+from honnin.ledger.api import router as ledger_router
+from honnin.ledger.service import build_ledger_service
 from honnin.logging import configure_logging
 from honnin.security.aead import KeyRing
 from honnin.trace import api as trace_api
@@ -91,23 +93,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     contracts = CachingContractService(
         clock=clock, audit=audit, ttl_seconds=settings.gateway_cache_ttl_seconds
     )
+    gateway = build_gateway(settings, database=database, clock=clock, audit=audit)
     broker = _build_broker(
-        settings=settings, database=database, clock=clock, key_ring=key_ring, contracts=contracts
+        settings=settings,
+        database=database,
+        clock=clock,
+        key_ring=key_ring,
+        contracts=contracts,
+        events=trace,
+        guard=gateway.bank_flow,
     )
-    connector, inquiries, dispatcher, maintenance = (
-        broker.connector,
-        broker.inquiries,
-        broker.dispatcher,
-        broker.maintenance,
-    )
+    ledger = build_ledger_service(settings=settings, database=database, clock=clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await key_store.ensure_current()
-        maintenance.start()
+        broker.maintenance.start()
         trace_ledger = start_ledger_publisher(
             database=database,
-            ledger=getattr(_app.state, "ledger", None),
+            ledger=ledger,
             batch_size=settings.trace_ledger_batch,
             interval_seconds=settings.trace_ledger_interval_seconds,
         )
@@ -116,10 +120,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             if trace_ledger is not None:
                 trace_ledger.cancel()
-            await maintenance.stop()
-            await connector.aclose()
+            await broker.maintenance.stop()
+            await broker.connector.aclose()
             await broker.webhook_http.aclose()
             await gateway.aclose()
+            await ledger.aclose()
             await database.dispose()
 
     app = FastAPI(
@@ -132,32 +137,35 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_url="/openapi.json",
     )
     registry = CollectorRegistry()
-    app.state.settings = settings
-    app.state.clock = clock
-    app.state.database = database
-    app.state.audit = audit
-    app.state.key_store = key_store
-    app.state.clients = clients
-    app.state.contracts = contracts
-    app.state.key_ring = key_ring
-    app.state.connector = connector
-    app.state.inquiries = inquiries
-    app.state.webhooks = dispatcher
-    app.state.maintenance = maintenance
-    app.state.bank_connections = BankConnectionService(key_ring=key_ring, audit=audit)
-    app.state.issuer = issuer
-    app.state.token_endpoint = token_endpoint
-    app.state.admin_tokens = parse_admin_tokens(settings.admin_token.get_secret_value())
-    app.state.metrics_registry = registry
-    app.state.trace = trace
-    app.state.trace_console = console_config(
-        username=settings.trace_console_username,
-        password_hash=settings.trace_console_password_hash.get_secret_value(),
-        subject_key=settings.subject_key.get_secret_value().encode(),
-        session_ttl=timedelta(minutes=settings.trace_console_session_minutes),
-        base_url=settings.base_url,
+    _expose(
+        app,
+        settings=settings,
+        clock=clock,
+        database=database,
+        audit=audit,
+        key_store=key_store,
+        clients=clients,
+        contracts=contracts,
+        key_ring=key_ring,
+        connector=broker.connector,
+        inquiries=broker.inquiries,
+        webhooks=broker.dispatcher,
+        maintenance=broker.maintenance,
+        bank_connections=BankConnectionService(key_ring=key_ring, audit=audit),
+        ledger=ledger,
+        issuer=issuer,
+        token_endpoint=token_endpoint,
+        admin_tokens=parse_admin_tokens(settings.admin_token.get_secret_value()),
+        metrics_registry=registry,
+        trace=trace,
+        trace_console=console_config(
+            username=settings.trace_console_username,
+            password_hash=settings.trace_console_password_hash.get_secret_value(),
+            subject_key=settings.subject_key.get_secret_value().encode(),
+            session_ttl=timedelta(minutes=settings.trace_console_session_minutes),
+            base_url=settings.base_url,
+        ),
     )
-
     install_problem_handlers(app)
     app.add_middleware(
         RequestContextMiddleware,
@@ -167,23 +175,33 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for router in (
         ops.router,
         auth_api.oauth_router,
-        auth_api.keys_router,
         auth_api.admin_keys_router,
         contracts_api.admin_router,
         banks_api.admin_router,
-        inquiries_api.router,
         inquiries_api.broker_router,
         trace_api.admin_router,
         trace_console.console_router,
         trace_console.receipts_router,
+        ledger_router,
     ):
         app.include_router(router)
-    gateway = install_gateway(
+    install_gateway(
         app,
-        build_gateway(settings, database=database, clock=clock, audit=audit),
-        enterprise_routers=(contracts_api.enterprise_router, trace_api.enterprise_router),
+        gateway,
+        enterprise_routers=(
+            contracts_api.enterprise_router,
+            auth_api.keys_router,
+            inquiries_api.router,
+            trace_api.enterprise_router,
+        ),
     )
     return app
+
+
+def _expose(app: FastAPI, **services: object) -> None:
+    """Put the composition root's services where routers' dependencies find them."""
+    for name, service in services.items():
+        setattr(app.state, name, service)
 
 
 @dataclass(frozen=True)
@@ -202,6 +220,8 @@ def _build_broker(
     clock: Clock,
     key_ring: KeyRing,
     contracts: ContractService,
+    events: EventSink,
+    guard: BankGuard,
 ) -> _Broker:
     """The bank-inquiry broker: bank connector, use case, webhook outbox, maintenance."""
     connector = BankConnector(
@@ -222,9 +242,15 @@ def _build_broker(
         retention=timedelta(hours=settings.inquiry_retention_hours),
         webhook_master_secret=webhook_secret,
         on_finished=wake.set,
+        events=events,
+        guard=guard,
     )
     dispatcher = WebhookDispatcher(
-        database=database, clock=clock, http=webhook_http, master_secret=webhook_secret
+        database=database,
+        clock=clock,
+        http=webhook_http,
+        master_secret=webhook_secret,
+        events=events,
     )
     maintenance = MaintenanceLoop(
         inquiries=inquiries,

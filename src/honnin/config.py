@@ -16,7 +16,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from honnin.errors import HonninError
 
 # The secrets that production must set itself; demo mode fills them in.
-REQUIRED_SECRETS = ("admin_token", "data_key", "subject_key", "webhook_secret")
+REQUIRED_SECRETS = (
+    "admin_token",
+    "data_key",
+    "subject_key",
+    "webhook_secret",
+    "ledger_signing_key",
+    "ledger_witness_key",
+    "ledger_consortium_key",
+)
+# The ones demo mode generates as random values; the ledger makes its own signed-note keys.
+GENERATED_DEMO_SECRETS = ("admin_token", "data_key", "subject_key", "webhook_secret")
 DEFAULT_SECRET_MARKER = "change-me"  # noqa: S105 - a marker to refuse, not a secret
 
 
@@ -111,6 +121,22 @@ class Settings(BaseSettings):
     trace_ledger_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
     # --- end trace settings ---
 
+    # --- verifications settings (owned by honnin.verifications) ---
+    # Trust anchors (CSCA certificates / master lists / CRLs) for chip passive
+    # authentication; falls back to documents_trust_dir when unset.
+    verifications_trust_dir: Path | None = None
+    verifications_session_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    verifications_retention_hours: int = Field(default=72, ge=0, le=24 * 400)
+    # 0 = run the image work in a thread of the app process (tests); N = a process pool.
+    verifications_workers: int = Field(default=2, ge=0, le=64)
+    verifications_max_frames: int = Field(default=60, ge=4, le=240)
+    verifications_max_upload_bytes: int = Field(default=8_000_000, ge=10_000)
+    verifications_max_frame_pixels: int = Field(default=1920 * 1080, ge=10_000)
+    verifications_review_margin: float = Field(default=0.04, ge=0.0, le=0.5)
+    verifications_capture_step_seconds: float = Field(default=2.0, gt=0.2, le=10.0)
+    verifications_ledger_validity_days: int = Field(default=365, ge=1, le=3650)
+    # --- end verifications settings ---
+
     # --- documents settings (owned by honnin.documents) ---
     # Directory of CSCA certificates, master lists and CRLs for chip passive authentication.
     documents_trust_dir: Path | None = None
@@ -192,7 +218,7 @@ def generate_demo_secrets(settings: Settings, *, secrets_file: Path) -> Settings
     if secrets_file.exists():
         stored = json.loads(secrets_file.read_text())
     changed = False
-    for name in REQUIRED_SECRETS:
+    for name in GENERATED_DEMO_SECRETS:
         if name not in stored:
             raw = secrets.token_bytes(32)
             stored[name] = base64.b64encode(raw).decode() if name == "data_key" else raw.hex()
@@ -202,7 +228,7 @@ def generate_demo_secrets(settings: Settings, *, secrets_file: Path) -> Settings
         secrets_file.write_text(json.dumps(stored, indent=2))
         secrets_file.chmod(0o600)
     updates: dict[str, SecretStr] = {}
-    for name in REQUIRED_SECRETS:
+    for name in GENERATED_DEMO_SECRETS:
         current: SecretStr = getattr(settings, name)
         if not current.get_secret_value():
             updates[name] = SecretStr(stored[name])

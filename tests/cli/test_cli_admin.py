@@ -8,17 +8,14 @@ import pytest
 from typer.testing import CliRunner
 
 from honnin.cli import app
-from support.platform import TEST_ADMIN_TOKEN, TEST_DATA_KEY
+from support.platform import production_secret_env
 
 
 @pytest.fixture
 def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     values = {
         "HONNIN_DATABASE_URL": database_url,
-        "HONNIN_ADMIN_TOKEN": TEST_ADMIN_TOKEN,
-        "HONNIN_DATA_KEY": TEST_DATA_KEY,
-        "HONNIN_SUBJECT_KEY": "cli-subject-key-0123456789abcdef",
-        "HONNIN_WEBHOOK_SECRET": "cli-webhook-secret-0123456789abc",
+        **production_secret_env(),
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -118,6 +115,7 @@ def test_admin_errors_are_one_line(env: dict[str, str], args: list[str], message
 def test_serve_refuses_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("HONNIN_ADMIN_TOKEN", "HONNIN_DATA_KEY", "HONNIN_SUBJECT_KEY"):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HONNIN_LEDGER_SIGNING_KEY", "")
     monkeypatch.setenv("HONNIN_WEBHOOK_SECRET", "change-me")
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 1
@@ -125,15 +123,14 @@ def test_serve_refuses_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "HONNIN_ADMIN_TOKEN" in message
     assert "HONNIN_DATA_KEY" in message
     assert "HONNIN_WEBHOOK_SECRET" in message  # a default value counts as missing
+    assert "HONNIN_LEDGER_SIGNING_KEY" in message
     assert len(message.splitlines()) == 1
 
 
 def test_serve_requires_a_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HONNIN_DATABASE_URL", raising=False)
-    monkeypatch.setenv("HONNIN_ADMIN_TOKEN", "a" * 32)
-    monkeypatch.setenv("HONNIN_DATA_KEY", TEST_DATA_KEY)
-    monkeypatch.setenv("HONNIN_SUBJECT_KEY", "s" * 32)
-    monkeypatch.setenv("HONNIN_WEBHOOK_SECRET", "w" * 32)
+    for key, value in production_secret_env().items():
+        monkeypatch.setenv(key, value)
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 1
     assert "HONNIN_DATABASE_URL" in result.stderr
@@ -143,10 +140,8 @@ def test_admin_on_unmigrated_database_says_so(
     tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HONNIN_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/empty.db")
-    monkeypatch.setenv("HONNIN_ADMIN_TOKEN", "a" * 32)
-    monkeypatch.setenv("HONNIN_DATA_KEY", TEST_DATA_KEY)
-    monkeypatch.setenv("HONNIN_SUBJECT_KEY", "s" * 32)
-    monkeypatch.setenv("HONNIN_WEBHOOK_SECRET", "w" * 32)
+    for key, value in production_secret_env().items():
+        monkeypatch.setenv(key, value)
     result = CliRunner().invoke(app, ["admin", "bank", "list"])
     assert result.exit_code == 1
     assert "honnin db upgrade" in result.stderr

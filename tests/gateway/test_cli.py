@@ -13,9 +13,8 @@ from typer.testing import CliRunner
 from honnin.cli import app
 from support.platform import (
     ADMIN_HEADERS,
-    TEST_ADMIN_TOKEN,
-    TEST_DATA_KEY,
     platform_settings,
+    production_secret_env,
     running_platform,
 )
 
@@ -24,10 +23,7 @@ from support.platform import (
 def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     values = {
         "HONNIN_DATABASE_URL": database_url,
-        "HONNIN_ADMIN_TOKEN": TEST_ADMIN_TOKEN,
-        "HONNIN_DATA_KEY": TEST_DATA_KEY,
-        "HONNIN_SUBJECT_KEY": "cli-subject-key-0123456789abcdef",
-        "HONNIN_WEBHOOK_SECRET": "cli-webhook-secret-0123456789abc",
+        **production_secret_env(),
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)

@@ -19,6 +19,23 @@ TEST_ADMIN_TOKEN = "ops=test-admin-token-0123456789"
 ADMIN_HEADERS = {"Authorization": "Bearer test-admin-token-0123456789"}
 
 
+def production_secret_env() -> dict[str, str]:
+    """Every secret production requires, valid and fresh, as HONNIN_* variables."""
+    from honnin.ledger.note import SIG_COSIGNATURE_V1, SIG_ED25519, Signer
+
+    return {
+        "HONNIN_ADMIN_TOKEN": TEST_ADMIN_TOKEN,
+        "HONNIN_DATA_KEY": TEST_DATA_KEY,
+        "HONNIN_SUBJECT_KEY": "cli-subject-key-0123456789abcdef",
+        "HONNIN_WEBHOOK_SECRET": "cli-webhook-secret-0123456789abc",
+        "HONNIN_LEDGER_SIGNING_KEY": Signer.generate("honnin.test/log", SIG_ED25519).skey,
+        "HONNIN_LEDGER_WITNESS_KEY": Signer.generate(
+            "honnin.test/witness", SIG_COSIGNATURE_V1
+        ).skey,
+        "HONNIN_LEDGER_CONSORTIUM_KEY": "cli-consortium-key-0123456789abcdef",
+    }
+
+
 def platform_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "mode": "test",
@@ -29,6 +46,12 @@ def platform_settings(database_url: str, **overrides: object) -> Settings:
         "subject_key": "test-subject-key-0123456789abcdef",
         "webhook_secret": "test-webhook-secret-0123456789abcd",
         "log_json": True,
+        # Explicit keys: test mode would otherwise generate them under ./var.
+        **{
+            name.removeprefix("HONNIN_").lower(): value
+            for name, value in production_secret_env().items()
+            if name.startswith("HONNIN_LEDGER_")
+        },
     }
     values.update(overrides)
     return Settings.model_validate(values)

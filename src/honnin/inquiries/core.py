@@ -82,6 +82,12 @@ def release_claims(verified_claims: Mapping[str, Any], allowed: Iterable[str]) -
     return {"verification": verified_claims["verification"], "claims": claims}
 
 
+def subject_attributes(claims: Mapping[str, Any]) -> dict[str, str]:
+    """The identity attributes the trace turns into a pseudonymous subject id."""
+    keys = ("family_name", "given_name", "birthdate")
+    return {k: str(claims[k]) for k in keys if isinstance(claims.get(k), str)}
+
+
 def webhook_payload(
     *, inquiry_id: str, status: str, failure_code: str | None, finished_at: str
 ) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class Inquiry(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 

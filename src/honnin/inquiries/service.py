@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from sqlalchemy import select, update
@@ -50,27 +49,34 @@ from honnin.security.aead import KeyRing
 class EventSink(Protocol):
     """Where distribution events go (the trace package), inside the caller's transaction."""
 
-    async def record(self, session: AsyncSession, *, kind: str, **fields: Any) -> None: ...
+    async def record(self, session: AsyncSession, /, *, kind: str, **fields: Any) -> None: ...
 
 
 class NullEventSink:
-    async def record(self, session: AsyncSession, *, kind: str, **fields: Any) -> None:  # noqa: ARG002
+    async def record(self, session: AsyncSession, /, *, kind: str, **fields: Any) -> None:  # noqa: ARG002
         return None
 
 
 class BankGuard(Protocol):
-    """Flow control around every call to a bank (in-flight cap, rate, breaker)."""
+    """Flow control around every call to a bank (in-flight cap, rate, breaker, retries
+    for idempotent calls): :class:`honnin.banks.flow.BankFlow`."""
 
-    def guard(self, bank_id: str, *, idempotent: bool) -> Any: ...
+    async def call(
+        self, bank_id: str, fn: Callable[[], Awaitable[T]], *, idempotent: bool = False
+    ) -> T: ...
 
 
 class UnguardedBanks:
-    @asynccontextmanager
-    async def _noop(self) -> AsyncIterator[None]:
-        yield
+    """No flow control: each call goes straight to the bank."""
 
-    def guard(self, bank_id: str, *, idempotent: bool) -> Any:  # noqa: ARG002 - protocol shape
-        return self._noop()
+    async def call(
+        self,
+        bank_id: str,  # noqa: ARG002 - the protocol's shape
+        fn: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool = False,  # noqa: ARG002 - the protocol's shape
+    ) -> T:
+        return await fn()
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,7 @@ class _FlowSecrets:
 
 
 log = structlog.get_logger("honnin.inquiries")
+T = TypeVar("T")
 
 
 def _aad(inquiry_id: str, name: str) -> bytes:
@@ -235,6 +242,7 @@ class InquiryService:
             object_id=inquiry_id,
             enterprise_id=enterprise_id,
             bank_id=bank_id,
+            method="bank_inquiry",
             claims=row.claims,
             purpose=purpose,
             outcome="pending_consent",
@@ -262,6 +270,20 @@ class InquiryService:
         result = None
         if row.sealed_result is not None:
             result = self._open(row.id, "result", row.sealed_result)
+            if row.delivered_at is None:
+                # The first time the enterprise reads the data is when it was delivered.
+                row.delivered_at = self._clock.now()
+                await self._events.record(
+                    session,
+                    kind="delivered",
+                    object_id=row.id,
+                    enterprise_id=row.enterprise_id,
+                    bank_id=row.bank_id,
+                    method="bank_inquiry",
+                    claims=sorted(result["verified_claims"]["claims"]),
+                    purpose=row.purpose,
+                    outcome="delivered",
+                )
         flow = self._flow_secrets(row) if row.status == core.PENDING else None
         return InquiryView(
             id=row.id,
@@ -303,14 +325,17 @@ class InquiryService:
             assert bank is not None
             connection = open_connection(row.bank_id, bank.profile, self._key_ring)
             claims = list(row.claims)
-        async with self._guard.guard(connection.bank_id, idempotent=False):
-            return await self._connector.authorization_url(
+        scope = connection.scopes_for(claims)
+        return await self._guard.call(
+            connection.bank_id,
+            lambda: self._connector.authorization_url(
                 connection,
                 state=flow.state,
                 nonce=flow.nonce,
                 code_verifier=flow.code_verifier,
-                scope=connection.scopes_for(claims),
-            )
+                scope=scope,
+            ),
+        )
 
     async def handle_callback(self, params: Mapping[str, str]) -> CallbackOutcome:
         """The bank sent the user back: finish the inquiry one way or another."""
@@ -396,6 +421,7 @@ class InquiryService:
                 object_id=row.id,
                 enterprise_id=row.enterprise_id,
                 bank_id=row.bank_id,
+                method="bank_inquiry",
                 claims=row.claims,
                 outcome="consented",
             )
@@ -408,12 +434,18 @@ class InquiryService:
         flow: _FlowSecrets,
         claims: Sequence[str],
     ) -> tuple[dict[str, Any], bytes]:
-        async with self._guard.guard(connection.bank_id, idempotent=False):
-            token = await self._connector.exchange_code(
+        # A code is single-use, so its exchange is never retried; the KYC read may be.
+        token = await self._guard.call(
+            connection.bank_id,
+            lambda: self._connector.exchange_code(
                 connection, code=code, code_verifier=flow.code_verifier, nonce=flow.nonce
-            )
-        async with self._guard.guard(connection.bank_id, idempotent=True):
-            kyc = await self._connector.fetch_kyc(connection, access_token=token.access_token)
+            ),
+        )
+        kyc = await self._guard.call(
+            connection.bank_id,
+            lambda: self._connector.fetch_kyc(connection, access_token=token.access_token),
+            idempotent=True,
+        )
         mapping = load_mapping(connection.mapping)
         verified = mapping.apply(
             kyc.body,
@@ -462,18 +494,8 @@ class InquiryService:
             if guarded.rowcount != 1:  # type: ignore[attr-defined]
                 raise InvalidCallbackError("this identity check has already ended")
             await self._after_finish(
-                session, row, status=status, failure_code=failure_code, now=now
+                session, row, status=status, failure_code=failure_code, now=now, result=result
             )
-            if result is not None:
-                await self._events.record(
-                    session,
-                    kind="bank.fetched",
-                    object_id=inquiry_id,
-                    enterprise_id=row.enterprise_id,
-                    bank_id=row.bank_id,
-                    claims=sorted(result["verified_claims"]["claims"]),
-                    outcome=result["match"]["overall"],
-                )
             outcome = CallbackOutcome(
                 inquiry_id=inquiry_id, status=status, return_url=row.return_url
             )
@@ -489,22 +511,43 @@ class InquiryService:
         status: str,
         failure_code: str | None,
         now: datetime,
+        result: Mapping[str, Any] | None,
     ) -> None:
-        kind = {
-            core.COMPLETED: "inquiry.completed",
-            core.DENIED: "consent.refused",
-            core.EXPIRED: "inquiry.expired",
-            core.FAILED: "inquiry.failed",
-        }[status]
-        await self._events.record(
-            session,
-            kind=kind,
-            object_id=row.id,
-            enterprise_id=row.enterprise_id,
-            bank_id=row.bank_id,
-            claims=row.claims,
-            outcome=failure_code or status,
-        )
+        """The one trace event of the final transition, and the webhook to send."""
+        latency_ms = int((now - row.created_at).total_seconds() * 1000)
+        if status == core.COMPLETED and result is not None:
+            released = result["verified_claims"]["claims"]
+            await self._events.record(
+                session,
+                kind="bank.fetched",
+                object_id=row.id,
+                enterprise_id=row.enterprise_id,
+                bank_id=row.bank_id,
+                method="bank_inquiry",
+                claims=sorted(released),
+                purpose=row.purpose,
+                outcome=result["match"]["overall"],
+                latency_ms=latency_ms,
+                subject=core.subject_attributes(released),
+            )
+        else:
+            kind = {
+                core.DENIED: "consent.refused",
+                core.EXPIRED: "inquiry.expired",
+                core.FAILED: "inquiry.failed",
+            }[status]
+            await self._events.record(
+                session,
+                kind=kind,
+                object_id=row.id,
+                enterprise_id=row.enterprise_id,
+                bank_id=row.bank_id,
+                method="bank_inquiry",
+                claims=row.claims,
+                purpose=row.purpose,
+                outcome=failure_code or status,
+                latency_ms=latency_ms,
+            )
         webhook_url = await session.scalar(
             select(Enterprise.webhook_url).where(Enterprise.id == row.enterprise_id)
         )
@@ -573,6 +616,7 @@ class InquiryService:
                     object_id=row.id,
                     enterprise_id=row.enterprise_id,
                     bank_id=row.bank_id,
+                    method="bank_inquiry",
                     claims=row.claims,
                     outcome="purged",
                 )

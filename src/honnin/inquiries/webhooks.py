@@ -131,5 +131,12 @@ class WebhookDispatcher:
             delay = core.next_retry_delay(delivery.attempts)
             if delay is None:
                 delivery.status = "dead"
+                await self._events.record(
+                    session,
+                    kind="webhook.failed",
+                    object_id=delivery.object_id,
+                    enterprise_id=delivery.enterprise_id,
+                    outcome="dead",
+                )
             else:
                 delivery.next_attempt_at = now + delay

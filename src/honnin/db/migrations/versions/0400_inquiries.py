@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("expires_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("consented_at", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("purge_after", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("purged_at", honnin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
