@@ -6,6 +6,7 @@ Heavy modules (dlib, OpenCV) are imported inside the commands so that every othe
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,6 +62,9 @@ def liveness_command(
         typer.Option(help="actions in order, e.g. turn_left,blink,turn_right,smile"),
     ] = None,
     max_frames: Annotated[int, typer.Option(min=4, max=240, help="frames analysed")] = 48,
+    step_window: Annotated[
+        float, typer.Option(min=0.5, max=60, help="seconds allowed for each step")
+    ] = 6.0,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Liveness report: passive signals, plus the challenge steps when one is given.
@@ -82,16 +86,11 @@ def liveness_command(
                 nonce="cli",
                 actions=challenges.parse_actions(challenge),
                 issued_at=now,
-                expires_at=now + _as_delta(frames[-1].t - frames[0].t + 1.0),
+                expires_at=now + timedelta(seconds=frames[-1].t - frames[0].t + 1.0),
+                step_window_s=step_window,
             )
         report = check_liveness(frames, issued, nonce="cli", now=now)
     emit(report.as_dict(), as_json=as_json, human=_liveness_text)
-
-
-def _as_delta(seconds: float) -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=seconds)
 
 
 def _liveness_text(data: dict[str, Any]) -> str:
