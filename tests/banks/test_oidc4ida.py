@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from honnin.banks.errors import VerifiedClaimsInvalidError
 from honnin.banks.oidc4ida import validate_verified_claims, verified_claims_errors
@@ -98,3 +101,23 @@ def test_error_messages_never_quote_the_value() -> None:
     errors = verified_claims_errors(obj)
     assert errors
     assert all("昭和" not in e for e in errors)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["verification", "claims", "evidence", "time", "type", "x", "a#ja"]),
+            children,
+            max_size=3,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@given(JSON)
+def test_arbitrary_json_is_valid_or_a_clean_error(obj: Any) -> None:
+    with contextlib.suppress(VerifiedClaimsInvalidError):
+        validate_verified_claims(obj)

@@ -82,6 +82,10 @@ def test_cache_never_lets_an_invalid_element_through() -> None:
 def test_uncacheable_shapes_still_validate() -> None:
     assert shape_key({"verified_claims": {}}, INDEX) is None
     assert shape_key({"verification": [], "claims": {}}, INDEX) is None
+    odd = {"verification": {"trust_framework": "x", "time": dt.datetime.now()}, "claims": {}}
+    assert shape_key(odd, INDEX) is None
+    with pytest.raises(VerifiedClaimsInvalidError):
+        validate_verified_claims(odd)
     validate_verified_claims({"verification": {"trust_framework": "x"}, "claims": {}})
 
 

@@ -214,6 +214,7 @@ def shape_key(element: Any, index: ShapeIndex) -> str | None:
             ),
             "claims": _claims(element["claims"], index),
         }
-    except _UncacheableError:
+        return json.dumps(skeleton, sort_keys=True, ensure_ascii=False)
+    except (_UncacheableError, TypeError, ValueError):
+        # Not JSON (a Python object where a value belongs): leave it to the validator.
         return None
-    return json.dumps(skeleton, sort_keys=True, ensure_ascii=False)
