@@ -216,3 +216,18 @@ async def test_unknown_receipt_link_is_404(platform: Platform) -> None:
     response = await platform.client.get("/receipts/" + "A" * 43)
     assert response.status_code == 404
     assert "unknown or has expired" in response.text
+
+
+async def test_events_page_filters_and_pages(console: Platform) -> None:
+    await seed_traffic(console)
+    assert (await console.client.get("/console/events")).status_code == 303
+    await login(console.client)
+    page = await console.client.get("/console/events", params={"bank_id": "momiji_rest"})
+    assert page.status_code == 200
+    assert page.text.count("<tr class=") == 3
+    assert "sakura_oidc</td>" not in page.text
+    bad = await console.client.get("/console/events", params={"since": "yesterday"})
+    assert bad.status_code == 200
+    assert "since is not a date and time" in bad.text
+    forged = await console.client.get("/console/events", params={"cursor": "zzz"})
+    assert "cursor is not one this API returned" in forged.text

@@ -87,6 +87,13 @@ def test_operator_logs_in_and_sees_the_dashboard(database_url: str, tmp_path: Pa
             # Laptop screen: no horizontal scrolling.
             assert page.evaluate("document.documentElement.scrollWidth") <= 1366
             page.screenshot(path=str(screenshot), full_page=True)
+            page.click("a:text('Events')")
+            page.select_option("select[name=kind]", "consent.refused")
+            page.click("form.filters button")
+            rows = page.locator("table.events tbody tr.denied")
+            assert rows.count() > 0
+            assert rows.count() == page.locator("table.events tbody tr").count()
+            page.screenshot(path=str(tmp_path / "events.png"))
         finally:
             browser.close()
     assert screenshot.stat().st_size > 20_000

@@ -7,9 +7,10 @@ scripts from nowhere. Forms carry CSRF tokens (:mod:`honnin.trace.console_auth`)
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import (
@@ -28,8 +29,15 @@ from honnin.clock import Clock
 from honnin.db import Database
 from honnin.trace import charts, console_auth, core
 from honnin.trace.console_auth import ConsoleConfig, ConsoleSession
+from honnin.trace.core import TraceFilter
 from honnin.trace.dashboard import WINDOWS, Dashboard, build_dashboard, summary
-from honnin.trace.errors import ReceiptNotFoundError, RevocationNotAllowedError
+from honnin.trace.errors import (
+    InvalidTraceEventError,
+    InvalidTraceQueryError,
+    ReceiptNotFoundError,
+    RevocationNotAllowedError,
+    TraceError,
+)
 from honnin.trace.service import TraceService
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "console"
@@ -311,6 +319,71 @@ async def export(
             "Content-Disposition": f'attachment; filename="trace.{fmt}"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+_FILTER_FIELDS = ("since", "until", "enterprise_id", "bank_id", "subject_id", "outcome", "kind")
+
+
+def _console_filters(params: dict[str, str]) -> TraceFilter:
+    """The events page's form, parsed like the API's query (errors are TraceErrors)."""
+    times: dict[str, datetime | None] = {}
+    for name in ("since", "until"):
+        value = params.get(name) or None
+        if value is None:
+            times[name] = None
+            continue
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise InvalidTraceQueryError(f"{name} is not a date and time") from exc
+        times[name] = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    kind = params.get("kind") or None
+    if kind is not None:
+        try:
+            core.validate_kind(kind)
+        except InvalidTraceEventError as exc:
+            raise InvalidTraceQueryError("unknown event kind") from exc
+    return TraceFilter(
+        since=times["since"],
+        until=times["until"],
+        enterprise_id=params.get("enterprise_id") or None,
+        bank_id=params.get("bank_id") or None,
+        subject_id=params.get("subject_id") or None,
+        outcome=params.get("outcome") or None,
+        kinds=(kind,) if kind else (),
+    )
+
+
+@console_router.get("/events")
+async def events_page(
+    request: Request, session: OptionalSession, trace: Trace, database: Db
+) -> Response:
+    """Every event, filterable, 50 per page with an "older" link (keyset cursor)."""
+    if session is None:
+        return _to_login()
+    params = {k: request.query_params.get(k, "")[:200] for k in (*_FILTER_FIELDS, "cursor")}
+    error = None
+    page = None
+    try:
+        filters = _console_filters(params)
+        async with database.session() as db_session:
+            page = await trace.page(db_session, filters, limit=50, cursor=params["cursor"] or None)
+    except TraceError as exc:
+        error = exc.safe_message
+    older = None
+    if page is not None and page.next_cursor:
+        query = {k: v for k, v in params.items() if v and k != "cursor"}
+        older = "/console/events?" + urlencode({**query, "cursor": page.next_cursor})
+    return _render(
+        "console/events.html",
+        session=session,
+        params=params,
+        kinds=core.KNOWN_KINDS,
+        events=page.events if page else (),
+        older=older,
+        error=error,
+        classify=core.classify,
     )
 
 
