@@ -42,3 +42,14 @@ def test_passive_check_accepts_frames_directly(recordings: Any) -> None:
         report.signal("motion").value
     )  # finite, not NaN
     assert not report.passed
+
+
+def test_real_footage_is_not_taken_for_a_screen(faces_dir: Any) -> None:
+    """The one real clip of the shared set (a film excerpt, camera-shot, compressed)."""
+    from honnin.faces.video import frames_from_video
+
+    clip = (faces_dir / "video" / "short_hamilton_clip.mp4").read_bytes()
+    report = check_passive_liveness(frames_from_video(clip, max_frames=12))
+    assert report.frames_with_face >= 4
+    assert report.signal("moire").passed
+    assert report.signal("screen_colour").passed
