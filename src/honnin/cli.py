@@ -8,6 +8,7 @@ module only assembles them.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Annotated
 
 import typer
@@ -80,4 +81,6 @@ _assemble()
 
 
 def main() -> None:
+    # Authlib 1.9 nudges towards httpx2 at import; its httpx client works and is used.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     app()

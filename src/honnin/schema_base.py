@@ -6,9 +6,9 @@ text cannot hold them, so they would otherwise surface as database errors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 
 def _has_nul(value: Any) -> bool:
@@ -31,3 +31,15 @@ class StrictModel(BaseModel):
             msg = "NUL characters are not allowed"
             raise ValueError(msg)
         return value
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        msg = "only printable characters are allowed"
+        raise ValueError(msg)
+    return value
+
+
+# A purpose of use: it travels into contracts, the trace and the ledger, which all keep
+# it as a printable label.
+PurposeText = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_printable)]

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import html
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse
 
 from honnin.app import create_app
-from honnin.cli_support import fail
+from honnin.cli_support import cli_errors, fail
 from honnin.config import ConfigurationError, Settings, generate_demo_secrets
 from honnin.db import Database
 from honnin.db.migrate import upgrade
-from honnin.demo import DEMO_PURPOSE, DemoCredentials, seed_demo
+from honnin.demo import (
+    DEMO_BANKS,
+    DEMO_PURPOSE,
+    DEMO_RETURN_PATH,
+    DemoCredentials,
+    SandboxClient,
+    connect_sandbox_banks,
+    seed_demo,
+)
+from honnin.sandbox.banks import SandboxBanks
 
 
 def serve(
@@ -82,23 +93,44 @@ def demo(
     settings = generate_demo_secrets(settings, secrets_file=var_dir / "secrets.json")
     upgrade(settings.resolved_database_url)
     app = create_app(settings)
-    credentials = asyncio.run(_seed(app, var_dir))
-    admin_token = settings.admin_token.get_secret_value()
-    typer.echo(_banner(base_url, credentials, admin_token, var_dir))
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    app.include_router(demo_return_router)
+    client = SandboxClient.generate()
+    banks = SandboxBanks(
+        host=host,
+        ports={bank_id: port + offset for offset, bank_id in enumerate(DEMO_BANKS, start=1)},
+        clients=client.registrations(base_url + "/broker/callback"),
+    )
+    with cli_errors():
+        bank_urls = banks.start()
+    try:
+        credentials = asyncio.run(_seed(app, var_dir, client=client, bank_urls=bank_urls))
+        admin_token = settings.admin_token.get_secret_value()
+        typer.echo(_banner(base_url, credentials, admin_token, var_dir, bank_urls))
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    finally:
+        banks.stop()
     typer.echo("Honnin demo stopped.")
 
 
-async def _seed(app: FastAPI, var_dir: Path) -> DemoCredentials:
+async def _seed(
+    app: FastAPI, var_dir: Path, *, client: SandboxClient, bank_urls: dict[str, str]
+) -> DemoCredentials:
     database: Database = app.state.database
     try:
         await app.state.key_store.ensure_current()
-        return await seed_demo(
+        credentials = await seed_demo(
             database=database,
             contracts=app.state.contracts,
             clients=app.state.clients,
             credentials_file=var_dir / "demo-credentials.json",
         )
+        await connect_sandbox_banks(
+            database=database,
+            connections=app.state.bank_connections,
+            client=client,
+            base_urls=bank_urls,
+        )
+        return credentials
     finally:
         # The server runs on another event loop; leave no pooled connection behind.
         await database.dispose()
@@ -111,7 +143,13 @@ _CURL_FETCH_ACCESS = (
 )
 
 
-def _banner(base_url: str, creds: DemoCredentials, admin_token: str, var_dir: Path) -> str:
+def _banner(
+    base_url: str,
+    creds: DemoCredentials,
+    admin_token: str,
+    var_dir: Path,
+    bank_urls: dict[str, str],
+) -> str:
     basic = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
     info = {
         "platform": base_url,
@@ -125,6 +163,9 @@ def _banner(base_url: str, creds: DemoCredentials, admin_token: str, var_dir: Pa
         "admin_token": admin_token,
         "purpose": DEMO_PURPOSE,
         "state_dir": str(var_dir.resolve()),
+        "sandbox_banks": bank_urls,
+        "sandbox_login": "user sato (or takahashi, yamasaki, ...), password sandbox",
+        "return_url": base_url + DEMO_RETURN_PATH,
     }
     lines = [
         "Honnin demo",
@@ -134,6 +175,25 @@ def _banner(base_url: str, creds: DemoCredentials, admin_token: str, var_dir: Pa
         _CURL_FETCH_ACCESS.format(base_url=base_url, basic=basic),
         f'  curl -s {base_url}/v1/banks -H "Authorization: Bearer $TOKEN"',
         "",
+        "Then ask a bank for a verified identity: see README.md, 'A bank inquiry by hand'.",
+        "",
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
+
+
+demo_return_router = APIRouter(include_in_schema=False)
+
+
+@demo_return_router.get(DEMO_RETURN_PATH, response_class=HTMLResponse)
+async def demo_return(inquiry_id: str = "", status: str = "") -> str:
+    """Stands in for the enterprise's page the user lands on after the bank."""
+    safe_id = html.escape(inquiry_id[:64])
+    safe_status = html.escape(status[:32])
+    return (
+        "<!doctype html><meta charset=utf-8><title>Honnin demo</title>"
+        "<body style='font-family:system-ui;max-width:40rem;margin:3rem auto'>"
+        f"<h1>Identity check finished: {safe_status}</h1>"
+        f"<p>Inquiry <code id=inquiry>{safe_id}</code>. The enterprise now reads the result "
+        f"with <code>GET /v1/bank-inquiries/{safe_id}</code>.</p></body>"
+    )

@@ -9,7 +9,7 @@ from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, Field
 
 from honnin.contracts.core import ContractTerms
 from honnin.contracts.service import BankView, EnterpriseView
-from honnin.schema_base import StrictModel
+from honnin.schema_base import PurposeText, StrictModel
 
 BANK_ID_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 
@@ -83,7 +83,7 @@ class ContractCreate(StrictModel):
     enterprise_id: str = Field(min_length=1, max_length=40)
     bank_id: str = Field(pattern=BANK_ID_PATTERN)
     claims: list[str] = Field(min_length=1, max_length=20)
-    purposes: list[str] = Field(min_length=1, max_length=20)
+    purposes: list[PurposeText] = Field(min_length=1, max_length=20)
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
     rate_per_second: int | None = Field(default=None, ge=1, le=100_000)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, Field
 
-from honnin.schema_base import StrictModel
+from honnin.schema_base import PurposeText, StrictModel
 
 CLAIM_NAMES = (
     "family_name",
@@ -35,7 +35,7 @@ class Applicant(StrictModel):
 
 class InquiryCreate(StrictModel):
     bank_id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
-    purpose: str = Field(min_length=1, max_length=100)
+    purpose: PurposeText
     claims: list[str] = Field(min_length=1, max_length=len(CLAIM_NAMES))
     applicant: Applicant
     return_url: AnyHttpUrl = Field(description="where the user is sent after the bank")
