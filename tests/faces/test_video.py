@@ -67,3 +67,25 @@ def test_sample_keeps_first_and_last() -> None:
     assert len(picked) == 10
     assert picked[0].t == 0.0
     assert picked[-1].t == 99.0
+
+
+def test_stream_without_a_stated_length_is_thinned_evenly(tmp_path: Path) -> None:
+    """The path for containers that state no (or a wrong) length, e.g. MediaRecorder WebM."""
+    from honnin.faces.video import _decode_thinning, _Limits
+
+    frames = [Frame(pixels=np.full((16, 16, 3), i, np.uint8), t=i / 10) for i in range(50)]
+    path = tmp_path / "clip.y4m"
+    path.write_bytes(encode_y4m(frames, fps=10))
+    limits = _Limits(fps=10.0, max_pixels=10_000, max_s=60.0)
+    decoded = _decode_thinning(str(path), limits, max_frames=12)
+    assert 6 <= len(decoded) <= 12
+    gaps = np.diff([f.t for f in decoded])
+    assert np.allclose(gaps, gaps[0])
+    assert decoded[0].t == 0.0
+
+
+def test_clip_is_cut_at_the_duration_limit() -> None:
+    frames = [Frame(pixels=np.zeros((16, 16, 3), np.uint8), t=i / 10) for i in range(50)]
+    decoded = frames_from_video(encode_y4m(frames, fps=10), max_duration_s=2.0)
+    assert decoded[-1].t <= 2.0
+    assert len(decoded) == 21

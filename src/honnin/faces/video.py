@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from honnin.faces.errors import CorruptVideoError, TooManyPixelsError
 from honnin.faces.imaging import RGBImage, decode_image
@@ -87,39 +88,77 @@ def _read(path: str, *, max_frames: int, max_pixels: int, max_s: float) -> list[
         fps = capture.get(cv2.CAP_PROP_FPS)
         fps = fps if 0 < fps <= 240 else 30.0
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        wanted: set[int] | None = None
-        if count > 0:
-            # The container knows its length: pick evenly spaced indices up front.
-            last = min(count, int(max_s * fps) + 1) - 1
-            picks = np.linspace(0, max(last, 0), min(max_frames, last + 1)).round()
-            wanted = set(picks.astype(int).tolist())
-        decoded: list[Frame] = []
+    finally:
+        capture.release()
+    limits = _Limits(fps=fps, max_pixels=max_pixels, max_s=max_s)
+    if count > 0:
+        # The container states its length: pick evenly spaced indices up front.
+        last = min(count, int(max_s * fps) + 1) - 1
+        picks = np.linspace(0, max(last, 0), min(max_frames, last + 1)).round()
+        wanted = set(picks.astype(int).tolist())
+        decoded, total = _decode(path, limits, keep=wanted.__contains__)
+        # Streamed containers (MediaRecorder WebM) may state a wrong length; then the
+        # picks are not spread over the real clip and the second pass below is needed.
+        if decoded and abs(total - min(count, last + 1)) <= max(2, count // 20):
+            return decoded
+    decoded = _decode_thinning(path, limits, max_frames=max_frames)
+    if not decoded:
+        raise CorruptVideoError("the video holds no decodable frame")
+    return decoded
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    fps: float
+    max_pixels: int
+    max_s: float
+
+
+def _raw_frames(path: str, limits: _Limits) -> Iterator[tuple[int, NDArray[np.uint8]]]:
+    """(index, BGR pixels) of every frame within the duration limit."""
+    capture = cv2.VideoCapture(path)
+    try:
         index = 0
-        stride = 1
-        while True:
+        while index / limits.fps <= limits.max_s:
             ok, bgr = capture.read()
             if not ok or bgr is None:
                 break
-            t = index / fps
-            if t > max_s:
-                break
-            if bgr.shape[0] * bgr.shape[1] > max_pixels:
+            if bgr.shape[0] * bgr.shape[1] > limits.max_pixels:
                 raise TooManyPixelsError("a video frame exceeds the pixel limit")
-            keep = index in wanted if wanted is not None else index % stride == 0
-            if keep:
-                rgb = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
-                decoded.append(Frame(pixels=rgb, t=t))
+            yield index, np.asarray(bgr, dtype=np.uint8)
             index += 1
-            # Unknown length: bounded memory by halving the kept frames and the rate,
-            # which keeps the spacing even.
-            if wanted is None and len(decoded) >= 2 * max_frames:
-                decoded = decoded[::2]
-                stride *= 2
     finally:
         capture.release()
-    if not decoded:
-        raise CorruptVideoError("the video holds no decodable frame")
-    return sample(decoded, max_frames)
+
+
+def _frame(index: int, bgr: NDArray[np.uint8], limits: _Limits) -> Frame:
+    rgb = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+    return Frame(pixels=rgb, t=index / limits.fps)
+
+
+def _decode(path: str, limits: _Limits, *, keep: Callable[[int], bool]) -> tuple[list[Frame], int]:
+    """Frames whose index ``keep`` accepts, and how many frames were read in all."""
+    decoded: list[Frame] = []
+    total = 0
+    for index, bgr in _raw_frames(path, limits):
+        total = index + 1
+        if keep(index):
+            decoded.append(_frame(index, bgr, limits))
+    return decoded, total
+
+
+def _decode_thinning(path: str, limits: _Limits, *, max_frames: int) -> list[Frame]:
+    """Unknown length: keep every ``stride``-th frame, halving the kept frames and
+    doubling the stride whenever the buffer fills; spacing stays even, memory bounded."""
+    kept: list[Frame] = []
+    stride = 1
+    for index, bgr in _raw_frames(path, limits):
+        if index % stride == 0:
+            kept.append(_frame(index, bgr, limits))
+        if len(kept) >= 2 * max_frames:
+            kept = kept[::2]
+            stride *= 2
+    return kept[::2] if len(kept) > max_frames else kept
 
 
 def sample(frames: Sequence[Frame], max_frames: int) -> list[Frame]:
