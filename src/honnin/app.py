@@ -49,6 +49,9 @@ from honnin.trace import api as trace_api
 from honnin.trace import console as trace_console
 from honnin.trace.console_auth import console_config
 from honnin.trace.service import build_trace_service, start_ledger_publisher
+from honnin.verifications import api as verifications_api
+from honnin.verifications.service import create_verification_service
+from honnin.verifications.worker import VerificationMaintenance
 
 API_DESCRIPTION = """\
 Honnin identity-confirmation platform.
@@ -104,11 +107,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         guard=gateway.bank_flow,
     )
     ledger = build_ledger_service(settings=settings, database=database, clock=clock)
+    verifications = create_verification_service(
+        settings=settings,
+        database=database,
+        clock=clock,
+        key_ring=key_ring,
+        audit=audit,
+        events=trace,
+        ledger=ledger,
+    )
+    verification_maintenance = VerificationMaintenance(
+        service=verifications, interval_seconds=settings.maintenance_interval_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await key_store.ensure_current()
         broker.maintenance.start()
+        verifications.start_pool()
+        verification_maintenance.start()
         trace_ledger = start_ledger_publisher(
             database=database,
             ledger=ledger,
@@ -121,6 +138,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if trace_ledger is not None:
                 trace_ledger.cancel()
             await broker.maintenance.stop()
+            await verification_maintenance.stop()
+            verifications.stop_pool()
             await broker.connector.aclose()
             await broker.webhook_http.aclose()
             await gateway.aclose()
@@ -153,6 +172,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         maintenance=broker.maintenance,
         bank_connections=BankConnectionService(key_ring=key_ring, audit=audit),
         ledger=ledger,
+        verifications=verifications,
         issuer=issuer,
         token_endpoint=token_endpoint,
         admin_tokens=parse_admin_tokens(settings.admin_token.get_secret_value()),
@@ -183,6 +203,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         trace_console.console_router,
         trace_console.receipts_router,
         ledger_router,
+        verifications_api.capture_router,
+        verifications_api.admin_router,
     ):
         app.include_router(router)
     install_gateway(
@@ -193,6 +215,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             auth_api.keys_router,
             inquiries_api.router,
             trace_api.enterprise_router,
+            verifications_api.router,
         ),
     )
     return app

@@ -15,6 +15,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "honnin.ledger.models",
     "honnin.trace.models",
     "honnin.gateway.models",
+    "honnin.verifications.models",
 )
 
 
