@@ -50,3 +50,18 @@ def test_selfie_frame_is_frontal_and_matches_the_source(
     frame = recordings.frames["genuine"][index]
     chip = decode_image(read_face("obama/obama_240p.jpg"))
     assert match.compare_pixels(frame.pixels, chip).match
+
+
+def test_jpeg_frames_uploaded_one_by_one(
+    recordings: Any, challenge_for: Callable[..., Challenge], now: datetime
+) -> None:
+    """The capture page may post JPEG stills with their capture times instead of a video."""
+    from honnin.faces.imaging import encode_image
+    from honnin.faces.video import frames_from_images
+
+    source = recordings.frames["genuine"][::2]
+    stills = [encode_image(f.pixels, fmt="JPEG", quality=80) for f in source]
+    frames = frames_from_images(stills, times=[f.t for f in source])
+    challenge = challenge_for((Action.TURN_LEFT, Action.TURN_RIGHT))
+    report = check_liveness(frames, challenge, nonce=challenge.nonce, now=now)
+    assert report.passed, report.reasons
