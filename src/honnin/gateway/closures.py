@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from honnin.audit.service import AuditService
@@ -83,14 +84,29 @@ class ClosureService:
     ) -> Closure:
         now = self._clock.now()
         checked = validate_closure(scope, target, reopen_at=reopen_at, now=now)
-        row = await session.get(ServiceClosure, (checked, target))
-        if row is None:
-            row = ServiceClosure(scope=checked, target=target)
-            session.add(row)
-        row.reason = reason
-        row.reopen_at = reopen_at
-        row.closed_by = actor
-        row.closed_at = now
+        values = {
+            "reason": reason,
+            "reopen_at": reopen_at,
+            "closed_by": actor,
+            "closed_at": now,
+        }
+        # An upsert: two operators closing the same thing at once both succeed.
+        insert = (
+            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        )
+        await session.execute(
+            insert(ServiceClosure)
+            .values(scope=checked, target=target, **values)
+            .on_conflict_do_update(index_elements=["scope", "target"], set_=values)
+        )
+        closure = Closure(
+            scope=checked,
+            target=target,
+            reason=reason,
+            reopen_at=reopen_at,
+            closed_by=actor,
+            closed_at=now,
+        )
         await self._audit.record(
             session,
             actor=actor,
@@ -103,7 +119,7 @@ class ClosureService:
             },
         )
         self._invalidate_on_commit(session)
-        return _closure(row)
+        return closure
 
     async def open(self, session: AsyncSession, *, scope: str, target: str, actor: str) -> Closure:
         checked = validate_closure(scope, target, reopen_at=None, now=self._clock.now())

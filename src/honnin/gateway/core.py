@@ -63,6 +63,15 @@ def retry_after(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
+def reservation_size(quota: int, counted: int, maximum: int) -> int:
+    """Units of a daily quota to reserve at once, given ``counted`` already handed out.
+
+    A 64th of what is left (at most ``maximum``, at least 1): large quotas cost one
+    database write per many requests, the last units are handed out one at a time.
+    """
+    return max(1, min(maximum, (quota - counted) // 64))
+
+
 def quota_day(at: datetime) -> date:
     """Daily quotas count per UTC calendar day."""
     return at.astimezone(UTC).date()

@@ -5,28 +5,38 @@ The per-second window lives in the ``limits`` storage: in-process memory, or Red
 per-second limit fails open (logged): the bank-side caps of :mod:`honnin.banks.flow`
 still protect the banks, and they fail closed.
 
-Daily quotas are rows of ``gateway_quota_usage`` (enterprise, API, UTC day), incremented
-by one conditional upsert in a short transaction of its own::
+Daily quotas are rows of ``gateway_quota_usage`` (enterprise, API, UTC day) holding the
+units handed out so far. A process takes a *reservation* of several units with one
+conditional upsert in a short transaction of its own::
 
-    INSERT ... VALUES (e, api, day, 1)
-    ON CONFLICT (enterprise_id, api, day) DO UPDATE SET count = count + 1
-        WHERE gateway_quota_usage.count < :quota
+    INSERT ... VALUES (e, api, day, :n)
+    ON CONFLICT (enterprise_id, api, day) DO UPDATE SET count = count + :n
+        WHERE gateway_quota_usage.count + :n <= :quota
     RETURNING count
 
-No row back means the quota is spent. The count survives restarts and is exact across
-processes on both SQLite and PostgreSQL (the upsert is atomic under either's locking).
+and admits requests from it in memory until it is used up (no database write on the
+request path meanwhile). The reservation size shrinks as the quota runs out
+(:func:`honnin.gateway.core.reservation_size`: a 64th of what is left, at most
+``MAX_RESERVATION``, and exactly one unit near the end), so:
+
+* no enterprise ever gets more than its quota, across any number of processes;
+* counts survive restarts; a graceful shutdown gives unused units back, a crash loses
+  at most one reservation per process (the enterprise gets slightly fewer, never more);
+* ``RateLimit`` remaining counts are this process's view, exact to within a reservation.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 import structlog
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from honnin.clock import Clock
@@ -38,6 +48,7 @@ from honnin.gateway.core import (
     quota_day,
     ratelimit_field,
     ratelimit_policy_field,
+    reservation_size,
     retry_after,
     seconds_to_day_end,
 )
@@ -61,13 +72,39 @@ def rate_storage(redis_url: str) -> Storage:
     )
 
 
+# A process reserves up to this many units of a daily quota per database write; see
+# :func:`honnin.gateway.core.reservation_size`.
+MAX_RESERVATION = 1000
+
+
+class _Reservation:
+    """Units of one (enterprise, API, day) quota this process reserved and not yet used."""
+
+    __slots__ = ("db_count", "left", "refill")
+
+    def __init__(self) -> None:
+        self.left = 0
+        self.db_count = 0  # the shared counter after this process's last reservation
+        self.refill: asyncio.Task[None] | None = None
+
+
 class EnterpriseLimiter:
-    def __init__(self, *, database: Database, clock: Clock, storage: Storage) -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        clock: Clock,
+        storage: Storage,
+        max_reservation: int = MAX_RESERVATION,
+    ) -> None:
         self._database = database
         self._clock = clock
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
         self._insert = postgresql.insert if database.dialect == "postgresql" else sqlite.insert
+        self._max_reservation = max_reservation
+        self._reservations: dict[tuple[str, str, date], _Reservation] = {}
+        self._locks: dict[tuple[str, str, date], asyncio.Lock] = {}
 
     @property
     def storage(self) -> Storage:
@@ -85,15 +122,15 @@ class EnterpriseLimiter:
                 headers=headers(second, None, refused=second),
             )
         now = self._clock.now()
-        count = await self._count_today(enterprise_id, api, daily_quota, now)
+        used = await self._take(enterprise_id, api, daily_quota, quota_day(now))
         reset = seconds_to_day_end(now)
-        if count is None:
+        if used is None:
             spent = LimitState(day, -1, reset)
             raise QuotaExceededError(
                 f"the daily quota of {daily_quota} requests to the {api} API is spent",
                 headers=headers(second, spent, refused=spent),
             )
-        return second, LimitState(day, daily_quota - count, reset)
+        return second, LimitState(day, daily_quota - used, reset)
 
     async def _per_second(self, enterprise_id: str, api: str, rate: int) -> LimitState:
         policy = LimitPolicy("second", rate, 1)
@@ -107,22 +144,94 @@ class EnterpriseLimiter:
         reset = max(0.0, stats.reset_time - time.time())
         return LimitState(policy, stats.remaining if allowed else -1, reset)
 
-    async def _count_today(
-        self, enterprise_id: str, api: str, quota: int, now: datetime
-    ) -> int | None:
+    async def _take(self, enterprise_id: str, api: str, quota: int, day: date) -> int | None:
+        """One unit of today's quota, or None when spent; returns units used (approx.)."""
+        key = (enterprise_id, api, day)
+        held = self._reservations.get(key)
+        if held is None:
+            if len(self._reservations) > 10_000:  # drop entries of other days
+                self._reservations = {k: v for k, v in self._reservations.items() if k[2] == day}
+                self._locks = {k: v for k, v in self._locks.items() if k[2] == day}
+            held = self._reservations.setdefault(key, _Reservation())
+        if held.left == 0:
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            async with lock:
+                if held.left == 0:
+                    want = reservation_size(quota, held.db_count, self._max_reservation)
+                    granted = await self._reserve(key, quota, want)
+                    if granted is None:
+                        return None
+                    held.left, held.db_count = granted
+        held.left -= 1
+        used = held.db_count - held.left
+        if held.left * 4 < self._max_reservation and held.refill is None and held.left > 0:
+            # Reserve the next block while this one lasts, off the request path.
+            held.refill = asyncio.create_task(self._prefetch(key, held, quota))
+        return used
+
+    async def _prefetch(self, key: tuple[str, str, date], held: _Reservation, quota: int) -> None:
+        try:
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                want = reservation_size(quota, held.db_count, self._max_reservation)
+                if want <= 1:
+                    return  # near the end of the quota: one unit at a time, on demand
+                granted = await self._reserve(key, quota, want)
+                if granted is not None:
+                    held.left += granted[0]
+                    held.db_count = granted[1]
+        except Exception as exc:  # noqa: BLE001 - the next request reserves on demand instead
+            log.warning("quota prefetch failed", error_type=type(exc).__name__)
+        finally:
+            held.refill = None
+
+    async def _reserve(
+        self, key: tuple[str, str, date], quota: int, want: int
+    ) -> tuple[int, int] | None:
+        """Add ``want`` (or, near the end of the quota, 1) to the shared counter."""
+        for size in (want, 1) if want > 1 else (1,):
+            count = await self._add(key, quota, size)
+            if count is not None:
+                return size, count
+        return None
+
+    async def _add(self, key: tuple[str, str, date], quota: int, size: int) -> int | None:
+        enterprise_id, api, day = key
         statement: Any = self._insert(QuotaUsage).values(
-            enterprise_id=enterprise_id, api=api, day=quota_day(now), count=1
+            enterprise_id=enterprise_id, api=api, day=day, count=size
         )
         statement = statement.on_conflict_do_update(
             index_elements=["enterprise_id", "api", "day"],
-            set_={"count": QuotaUsage.count + 1},
-            where=QuotaUsage.count < quota,
+            set_={"count": QuotaUsage.count + size},
+            where=QuotaUsage.count + size <= quota,
         ).returning(QuotaUsage.count)
         async with self._database.transaction() as session:
             count = (await session.execute(statement)).scalar_one_or_none()
         return int(count) if count is not None else None
 
+    async def release_reservations(self) -> None:
+        """Give unused reserved units back (graceful shutdown) so no quota is lost."""
+        today = quota_day(self._clock.now())
+        pending = [h.refill for h in self._reservations.values() if h.refill is not None]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        for (enterprise_id, api, day), held in list(self._reservations.items()):
+            if day != today or held.left == 0:
+                continue
+            async with self._database.transaction() as session:
+                await session.execute(
+                    update(QuotaUsage)
+                    .where(
+                        QuotaUsage.enterprise_id == enterprise_id,
+                        QuotaUsage.api == api,
+                        QuotaUsage.day == day,
+                    )
+                    .values(count=QuotaUsage.count - held.left)
+                )
+            held.left = 0
+        self._reservations.clear()
+
     async def used_today(self, enterprise_id: str, api: str) -> int:
+        """Units counted in the database today (reserved by processes, used or not)."""
         async with self._database.session() as session:
             row = await session.get(QuotaUsage, (enterprise_id, api, quota_day(self._clock.now())))
         return row.count if row is not None else 0

@@ -88,6 +88,7 @@ class GatewayService:
         return headers(second, day)
 
     async def aclose(self) -> None:
+        await self.limiter.release_reservations()
         await self.bank_flow.aclose()
         storage = self.limiter.storage
         close = getattr(storage, "close", None)
