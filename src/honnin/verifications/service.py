@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import multiprocessing
 import secrets
@@ -207,7 +208,7 @@ class VerificationService:
         if self._executor is None:
             return await asyncio.to_thread(fn, *args, **kwargs)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
     # -- create ------------------------------------------------------------------------------
 
