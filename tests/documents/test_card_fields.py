@@ -118,6 +118,9 @@ def test_normalisation() -> None:
     assert restore_prefecture("神奈川鼎横浜市") == "神奈川県横浜市"
     assert restore_prefecture("東京千代田区") == "東京都千代田区"
     assert restore_prefecture("北海道札幌市") == "北海道札幌市"
+    assert restore_prefecture("千千葉市中央区") == "千葉県千葉市中央区"
+    assert restore_prefecture("千葉県千葉市中央区") == "千葉県千葉市中央区"
+    assert restore_prefecture("京都府京都市") == "京都府京都市"
     assert detect_type("nothing") == "unknown"
 
 

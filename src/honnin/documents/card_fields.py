@@ -193,7 +193,14 @@ _KEN_MISREADS = "鼎县縣具"
 
 
 def restore_prefecture(address: str) -> str:
-    """``宮城仙台市...`` -> ``宮城県仙台市...`` when OCR dropped or misread the suffix."""
+    """``宮城仙台市...`` -> ``宮城県仙台市...`` when OCR dropped or misread the suffix;
+    ``千千葉市...`` -> ``千葉県千葉市...`` when it dropped the end of a prefecture whose
+    capital bears its name."""
+    for prefecture in PREFECTURES:
+        stem = prefecture[:-1]
+        for cut in range(1, len(stem)):
+            if address[cut:].startswith(stem) and stem.startswith(address[:cut]):
+                return prefecture + address[cut:]
     for prefecture in PREFECTURES:
         stem = prefecture[:-1]
         if address.startswith(prefecture) or prefecture == "北海道":
