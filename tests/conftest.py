@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -18,6 +20,7 @@ from honnin.db import Database
 from honnin.db.migrate import upgrade
 from support.platform import Platform, platform_settings, running_platform
 
+T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
@@ -56,9 +59,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'honnin.db'}"
     else:
-        url = create_postgres_database()
-    upgrade(url)
+        url = _outside_event_loop(create_postgres_database)
+    _outside_event_loop(lambda: upgrade(url))
     return url
+
+
+def _outside_event_loop(work: Callable[[], T]) -> T:
+    """Run ``work`` (which uses asyncio.run) in a fresh thread: some tests, such as those
+    driving Playwright's sync API, already have an event loop in the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
 
 
 def create_postgres_database() -> str:

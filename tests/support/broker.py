@@ -130,17 +130,19 @@ class Broker:
         return data
 
 
-def bank_registrations(sakura_public_jwk: dict[str, Any]) -> list[ClientRegistration]:
+def bank_registrations(
+    sakura_public_jwk: dict[str, Any], *, callback: str = CALLBACK
+) -> list[ClientRegistration]:
     return [
         ClientRegistration(
             client_id="honnin",
-            redirect_uris=(CALLBACK,),
+            redirect_uris=(callback,),
             client_secret_hash=hash_client_secret(BANK_CLIENT_SECRET),
             banks=frozenset({"momiji_rest", "kaede_xml"}),
         ),
         ClientRegistration(
             client_id="honnin",
-            redirect_uris=(CALLBACK,),
+            redirect_uris=(callback,),
             token_endpoint_auth_method="private_key_jwt",
             jwks={"keys": [sakura_public_jwk]},
             banks=frozenset({"sakura_oidc"}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,10 +39,24 @@ class WebhookReceiver:
         return Response(status_code=204)
 
 
+async def _landing(request: Request) -> Response:
+    """The enterprise page a user lands on after the bank (a return_url)."""
+    status = html.escape(request.query_params.get("status", ""))
+    return Response(
+        f"<!doctype html><title>Enterprise</title><h1 id=status>{status}</h1>",
+        media_type="text/html",
+    )
+
+
 @contextmanager
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
-    app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
+    app = Starlette(
+        routes=[
+            Route("/hook", receiver.handle, methods=["POST"]),
+            Route("/after-kyc", _landing),
+        ]
+    )
     with serve_in_thread(app) as base_url:
         receiver.url = base_url + "/hook"
         yield receiver

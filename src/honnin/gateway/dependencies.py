@@ -32,7 +32,9 @@ async def transaction(db: Annotated[Database, Depends(database)]) -> AsyncIterat
         yield session
 
 
-Session = Annotated[AsyncSession, Depends(transaction)]
+# scope="function": the commit runs before the response is sent, so a client never sees
+# a success whose transaction could still fail, nor reads before its own write landed.
+Session = Annotated[AsyncSession, Depends(transaction, scope="function")]
 
 
 def client_service(request: Request) -> ClientService:
