@@ -244,3 +244,20 @@ def make_kit() -> FaceKit:
     )
     issuer = TestIssuer.create(now=now, profile="ecdsa-p256")
     return FaceKit(issuer=issuer, holder=holder, rigs={}, segments={})
+
+
+def card_photos(kit: FaceKit, *, yaw: float = 35.0) -> tuple[bytes, bytes]:
+    """A My Number card photographed flat and held turned by ``yaw`` degrees."""
+    import cv2
+    import numpy as np
+
+    from honnin.sandbox.cards import render_card
+
+    card = np.asarray(render_card("mynumber", kit.holder, face=kit.photo("obama/obama_2.jpg")))
+    height, width = card.shape[:2]
+    matrix = synthetic.sheet_homography((width, height), yaw=yaw, pitch=8.0, dx=0.0, dy=0.0)
+    turned = cv2.warpPerspective(card, matrix, (width, height), borderValue=(90, 90, 90))
+    return jpeg(Frame(pixels=card, t=0.0)), jpeg(Frame(pixels=np.asarray(turned), t=0.0))
+
+
+HO_APPLICANT = {"birthdate": "1990-04-01"}

@@ -18,7 +18,7 @@ from honnin.faces import synthetic
 from honnin.faces.challenge import Action
 from honnin.verifications import analysis, core
 from honnin.verifications.core import Analysis
-from support.verifications import FPS, FaceKit, job, jpeg
+from support.verifications import FPS, FaceKit, card_photos, job, jpeg
 
 ACTIONS = (Action.TURN_LEFT, Action.BLINK, Action.TURN_RIGHT)
 
@@ -169,3 +169,16 @@ def test_no_face_in_the_selfie(kit: FaceKit) -> None:
     result = analysis.analyse(job(kit, [(blank, i / FPS) for i in range(6)], ACTIONS))
     assert "no_face" in result.problems
     assert core.decide(result, match_overall="match").status == core.REJECTED
+
+
+def test_a_flat_copy_is_not_a_tilted_card(kit: FaceKit) -> None:
+    front, tilted = card_photos(kit)
+    problems: list[str] = []
+    analysis._card(analysis.CardUpload(front=front, tilted=front), analysis.Limits(), problems)
+    assert problems == ["card_tilt_same_image"]
+    problems = []
+    _, _, summary, _ = analysis._card(
+        analysis.CardUpload(front=front, tilted=tilted), analysis.Limits(), problems
+    )
+    assert problems == []
+    assert summary["tilt_same_portrait_distance"] < analysis.SAME_CARD_DISTANCE

@@ -20,7 +20,7 @@ from honnin.inquiries.core import enterprise_webhook_secret, verify_webhook
 from honnin.trace.models import TraceEventRow
 from honnin.verifications.models import Verification
 from support.platform import ADMIN_HEADERS
-from support.verifications import FaceKit, Kyc, running_kyc
+from support.verifications import FaceKit, Kyc, card_photos, running_kyc
 from support.webhooks import webhook_receiver
 
 
@@ -251,3 +251,35 @@ async def test_idempotent_create(kyc: Kyc) -> None:
         "/v1/verifications", json={"method": "icao_chip"}, headers=headers
     )
     assert other.json()["code"] == "idempotency_key_reused"
+
+
+async def test_jp_ho_card_photos_and_selfie(kyc: Kyc, kit: FaceKit) -> None:
+    kanji_family, kanji_given = kit.holder.name_kanji.split(" ")
+    applicant = {"family_name": kanji_family, "given_name": kanji_given, "birthdate": "1990-04-01"}
+    created = await kyc.create("jp_ho", applicant=applicant)
+    vid = created["id"]
+    front, tilted = card_photos(kit)
+    wrong = await kyc.put_chip(vid, kit.chip())
+    assert (wrong.status_code, wrong.json()["code"]) == (409, "upload_not_for_method")
+    uploaded = await kyc.platform.client.put(
+        f"/v1/verifications/{vid}/card",
+        files={
+            "front": ("front.jpg", front, "image/jpeg"),
+            "tilted": ("t.jpg", tilted, "image/jpeg"),
+        },
+        headers=kyc.headers,
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json() == {"received": ["card"], "needs": ["selfie"]}
+    recording = kit.recording("obama", created["challenge"]["actions"])
+    assert (await kyc.put_selfie(vid, recording, created["challenge"]["nonce"])).status_code == 200
+    result = (await kyc.submit(vid)).json()
+    assert result["status"] == "approved", result
+    verified = result["verified_claims"]
+    validate_verified_claims(verified)
+    evidence = verified["verification"]["evidence"][0]
+    assert [c["check_method"] for c in evidence["check_details"]] == ["vri", "bvr"]
+    assert evidence["document_details"]["type"] == "idcard"
+    assert verified["claims"]["birthdate"] == "1990-04-01"
+    assert verified["claims"]["address"]["formatted"] == kit.holder.address
+    assert result["evidence"]["card"]["tilt_foreshortening"] > 0.04

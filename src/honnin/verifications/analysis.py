@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +47,10 @@ from honnin.verifications.core import Analysis, DocumentFacts
 # eye distance to eye-mouth height) below which the "tilted" photo is the same flat view.
 MIN_TILT_CHANGE = 0.04
 # The tilted photo's portrait must be this close to the front photo's (same printed photo).
-SAME_CARD_DISTANCE = 0.45
+SAME_CARD_DISTANCE = 0.5
+# The card's portrait is a small part of a card photo: detect on a larger copy than for
+# selfies, where the face fills the frame.
+CARD_DETECT_MAX_SIDE = 1280
 _CARD_TYPES = {
     "mynumber": "idcard",
     "driver_license": "driving_permit",
@@ -145,7 +148,7 @@ def probe_card(card: CardUpload, limits: Limits) -> None:
     """Both card photos decode and the front shows one portrait."""
     front = decode_image(card.front, max_pixels=limits.max_frame_pixels * 4)
     decode_image(card.tilted, max_pixels=limits.max_frame_pixels * 4)
-    _one_face(front, limits)
+    _one_face(front, replace(limits, detect_max_side=CARD_DETECT_MAX_SIDE))
 
 
 def _one_face(pixels: RGBImage, limits: Limits) -> None:
@@ -257,7 +260,8 @@ def _card(
     birth = fields.get("birth_date")
     if name is None or birth is None:
         problems.append("card_unreadable")
-    family, _, given = (name.value if name else "").replace("\u3000", " ").partition(" ")
+    full = (name.value if name else "").replace("\u3000", " ").strip()
+    family, _, given = full.partition(" ")
     confidences = [f.confidence for f in fields.values()]
     confidence = min(confidences) if confidences else 0.0
     summary["ocr_confidence"] = round(confidence, 3)
@@ -273,8 +277,9 @@ def _card(
         document_type=_CARD_TYPES.get(reading.document_type, "idcard"),
         document_number=value("document_number"),
         issuing_state="JPN",
-        family_name=family or None,
+        family_name=family if given.strip() else None,
         given_name=given.strip() or None,
+        name=None if given.strip() else full or None,
         birthdate=value("birth_date"),
         expiry_date=value("expiry_date"),
         address=value("address"),
@@ -282,13 +287,13 @@ def _card(
     )
     portrait = None
     try:
-        front_face = engine.analyse(front, detect_max_side=limits.detect_max_side)
+        front_face = engine.analyse(front, detect_max_side=CARD_DETECT_MAX_SIDE)
         portrait = front
     except FaceError:
         problems.append("document_face_not_found")
         return facts, None, summary, evidence
     try:
-        tilted_face = engine.analyse(tilted, detect_max_side=limits.detect_max_side)
+        tilted_face = engine.analyse(tilted, detect_max_side=CARD_DETECT_MAX_SIDE)
     except FaceError:
         problems.append("card_tilt_missing")
         return facts, portrait, summary, evidence
@@ -337,7 +342,8 @@ def _selfie(
         return liveness, None
     limits = job.limits
     try:
-        document_face = engine.analyse(portrait, detect_max_side=limits.detect_max_side)
+        side = CARD_DETECT_MAX_SIDE if job.method == "jp_ho" else limits.detect_max_side
+        document_face = engine.analyse(portrait, detect_max_side=side)
     except FaceError:
         problems.append("document_face_not_found")
         return liveness, None

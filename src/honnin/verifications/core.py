@@ -87,6 +87,7 @@ class DocumentFacts:
     issuing_state: str | None = None
     family_name: str | None = None
     given_name: str | None = None
+    name: str | None = None  # the whole name when the parts cannot be told apart (OCR)
     birthdate: str | None = None  # ISO 8601
     expiry_date: str | None = None  # ISO 8601
     address: str | None = None
@@ -194,7 +195,7 @@ def decide(analysis: Analysis, *, match_overall: str | None) -> Decision:
 def claims_of(facts: DocumentFacts) -> dict[str, Any]:
     """OIDC claims of the document holder (OpenID Connect Core 1.0 §5.1)."""
     claims: dict[str, Any] = {}
-    for name in ("family_name", "given_name", "birthdate"):
+    for name in ("family_name", "given_name", "name", "birthdate"):
         value = getattr(facts, name)
         if value:
             claims[name] = value
@@ -273,6 +274,8 @@ def webhook_payload(
 def ledger_identity(facts: DocumentFacts) -> dict[str, str]:
     """The identity attributes pseudonymised for the shared ledger: Latin or kanji name as
     on the document, upper-cased, and the birth date."""
+    if facts.family_name is None and facts.name:
+        return {"name": facts.name.upper(), "birthdate": facts.birthdate or ""}
     return {
         "family_name": (facts.family_name or "").upper(),
         "given_name": (facts.given_name or "").upper(),
