@@ -1,0 +1,402 @@
+"""Bank inquiries end to end: flows/s through Honnin and the latency Honnin adds.
+
+``honnin bench inquiry [-o flows=400] [-o concurrency=100] [-o latency_ms=20]
+[-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...]``
+
+Three processes on loopback, as deployed: one sandbox bank (``honnin sandbox bank``, with
+``latency_ms`` injected at its token and KYC endpoints), the platform (``honnin serve``, one
+worker, SQLite unless ``database_url`` is given) and this load generator. Each flow is the
+whole inquiry: the enterprise creates it, the user (the sandbox's automated user) follows
+Honnin's link to the bank, logs in and consents, the bank redirects to Honnin's callback
+(token exchange, KYC fetch, mapping, matching, result and outbox written), and the
+enterprise reads the result.
+
+Baseline, in the same run against the same bank: the same user steps and the same
+token + KYC calls made directly by a client, without Honnin. "Added" latency is the
+difference of the two distributions' percentiles. Flow-control caps and the contract's
+rate limit are raised for the run (a real deployment tunes them per bank), and that is
+reported in the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+
+from honnin.ledger.note import SIG_COSIGNATURE_V1, SIG_ED25519, Signer
+from honnin.sandbox.banks import complete_authorization
+from honnin.sandbox.banks.agent import UserAgent
+
+CLAIMS = ["family_name", "given_name", "birthdate", "address"]
+APPLICANT = {
+    "family_name": "佐藤",
+    "given_name": "花子",
+    "birthdate": "1990-04-01",
+    "address": "東京都千代田区丸の内1-1-1",
+}
+ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
+BANK_SECRET = "bench-bank-secret-0123456789abcdef"
+HONNIN = str(Path(sys.executable).parent / "honnin")
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            msg = f"{what} exited with {process.returncode}"
+            raise RuntimeError(msg)
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    msg = f"{what} did not start"
+    raise RuntimeError(msg)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def _run_flows(
+    flow: Callable[[], Awaitable[None]], *, flows: int, concurrency: int
+) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for number in range(flows):
+        queue.put_nowait(number)
+
+    async def worker() -> None:
+        while not queue.empty():
+            queue.get_nowait()
+            started = time.perf_counter()
+            await flow()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started, latencies
+
+
+class Bench:
+    def __init__(self, *, bank: str, bank_url: str, honnin_url: str) -> None:
+        self.bank = bank
+        self.bank_url = bank_url
+        self.honnin_url = honnin_url
+        limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+        self.http = httpx.AsyncClient(timeout=60, limits=limits)
+        self.agent = UserAgent(timeout=60)
+        self.headers: dict[str, str] = {}
+        self.callback = ""
+
+    async def setup(self) -> None:
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        post = self.http.post
+        url = self.honnin_url
+        (
+            await post(
+                f"{url}/admin/v1/banks", json={"id": self.bank, "name": "Bench bank"}, headers=admin
+            )
+        ).raise_for_status()
+        (
+            await self.http.put(
+                f"{url}/admin/v1/banks/{self.bank}/connection",
+                headers=admin,
+                json={
+                    "issuer": self.bank_url,
+                    "client_id": "honnin",
+                    "mapping": self.bank,
+                    "auth_method": "client_secret_basic",
+                    "client_secret": BANK_SECRET,
+                },
+            )
+        ).raise_for_status()
+        created = await post(f"{url}/admin/v1/enterprises", json={"name": "Bench"}, headers=admin)
+        created.raise_for_status()
+        enterprise = created.json()
+        (
+            await post(
+                f"{url}/admin/v1/contracts",
+                headers=admin,
+                json={
+                    "enterprise_id": enterprise["enterprise"]["id"],
+                    "bank_id": self.bank,
+                    "claims": CLAIMS,
+                    "purposes": ["account_opening"],
+                    "rate_per_second": 100_000,
+                    "daily_quota": 100_000_000,
+                },
+            )
+        ).raise_for_status()
+        creds = enterprise["credentials"]
+        token = await post(
+            f"{url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds["client_id"], creds["client_secret"]),
+        )
+        self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        metadata = (
+            await self.http.get(f"{self.bank_url}/.well-known/oauth-authorization-server")
+        ).json()
+        self.metadata = metadata
+
+    async def through_honnin(self) -> None:
+        created = await self.http.post(
+            f"{self.honnin_url}/v1/bank-inquiries",
+            headers=self.headers,
+            json={
+                "bank_id": self.bank,
+                "purpose": "account_opening",
+                "claims": CLAIMS,
+                "applicant": APPLICANT,
+                "return_url": "https://enterprise.example/done",
+            },
+        )
+        created.raise_for_status()
+        inquiry = created.json()
+        callback = await complete_authorization(
+            inquiry["authorization_url"], username="sato", http=self.agent
+        )
+        finished = await self.http.get(callback)
+        if finished.status_code != 303:
+            msg = f"callback answered {finished.status_code}"
+            raise RuntimeError(msg)
+        result = await self.http.get(
+            f"{self.honnin_url}/v1/bank-inquiries/{inquiry['id']}", headers=self.headers
+        )
+        if result.json()["status"] != "completed":
+            msg = f"inquiry ended {result.json()['status']}: {result.json()['failure_code']}"
+            raise RuntimeError(msg)
+
+    async def direct(self) -> None:
+        verifier = secrets.token_urlsafe(48)
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
+        state = secrets.token_urlsafe(24)
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": "honnin",
+                "redirect_uri": self.callback,
+                "scope": "kyc:name kyc:birthdate kyc:address",
+                "state": state,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
+        redirect = await complete_authorization(
+            f"{self.metadata['authorization_endpoint']}?{query}",
+            username="sato",
+            http=self.agent,
+        )
+        code = parse_qs(urlsplit(redirect).query)["code"][0]
+        token = await self.http.post(
+            self.metadata["token_endpoint"],
+            auth=("honnin", BANK_SECRET),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.callback,
+                "code_verifier": verifier,
+            },
+        )
+        token.raise_for_status()
+        kyc = await self.http.get(
+            self.metadata["kyc_info_endpoint"],
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        )
+        kyc.raise_for_status()
+
+
+def _env(base: dict[str, str], **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HONNIN_")}
+    env.update(base)
+    env.update(extra)
+    return env
+
+
+def run(**options: str) -> dict[str, Any]:
+    flows = int(options.get("flows", "400"))
+    concurrency = int(options.get("concurrency", "100"))
+    latency_ms = int(options.get("latency_ms", "20"))
+    bank = options.get("bank", "momiji_rest")
+    workdir = Path(tempfile.mkdtemp(prefix="honnin-bench-inquiry-"))
+    database_url = options.get("database_url") or f"sqlite+aiosqlite:///{workdir / 'honnin.db'}"
+    bank_port, honnin_port = _port(), _port()
+    bank_url = f"http://127.0.0.1:{bank_port}"
+    honnin_url = f"http://127.0.0.1:{honnin_port}"
+    callback = f"{honnin_url}/broker/callback"
+    clients = workdir / "clients.json"
+    clients.write_text(
+        json.dumps(
+            [
+                {
+                    "client_id": "honnin",
+                    "redirect_uris": [callback],
+                    "token_endpoint_auth_method": "client_secret_basic",
+                    "client_secret": BANK_SECRET,
+                }
+            ]
+        )
+    )
+    secrets_env = {
+        "HONNIN_DATABASE_URL": database_url,
+        "HONNIN_BASE_URL": honnin_url,
+        "HONNIN_ADMIN_TOKEN": ADMIN_TOKEN,
+        "HONNIN_DATA_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "HONNIN_SUBJECT_KEY": secrets.token_hex(32),
+        "HONNIN_WEBHOOK_SECRET": secrets.token_hex(32),
+        "HONNIN_LEDGER_SIGNING_KEY": Signer.generate("bench.local/log", SIG_ED25519).skey,
+        "HONNIN_LEDGER_WITNESS_KEY": Signer.generate("bench.local/w", SIG_COSIGNATURE_V1).skey,
+        "HONNIN_LEDGER_CONSORTIUM_KEY": secrets.token_hex(32),
+        # Raised for the benchmark: the bank's own capacity is what is measured.
+        "HONNIN_BANK_MAX_IN_FLIGHT": str(concurrency * 2),
+        "HONNIN_BANK_RATE_PER_SECOND": "100000",
+        "HONNIN_BANK_QUEUE_SIZE": str(concurrency * 4),
+        "HONNIN_GATEWAY_DEFAULT_RATE_PER_SECOND": "100000",
+        "HONNIN_VAR_DIR": str(workdir / "var"),
+    }
+    log = (workdir / "processes.log").open("wb")
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        subprocess.run(
+            [HONNIN, "db", "upgrade"],
+            env=_env(secrets_env),
+            check=True,
+            stdout=log,
+            stderr=log,
+        )
+        bank_process = subprocess.Popen(
+            [
+                HONNIN,
+                "sandbox",
+                "bank",
+                bank,
+                "--port",
+                str(bank_port),
+                "--clients",
+                str(clients),
+                "--admin-token",
+                ADMIN_TOKEN,
+            ],
+            env=_env({}),
+            stdout=log,
+            stderr=log,
+        )
+        processes.append(bank_process)
+        honnin_process = subprocess.Popen(
+            [HONNIN, "serve", "--port", str(honnin_port)],
+            env=_env(secrets_env),
+            stdout=log,
+            stderr=log,
+        )
+        processes.append(honnin_process)
+        _wait(f"{bank_url}/healthz", bank_process, "sandbox bank")
+        _wait(f"{honnin_url}/readyz", honnin_process, "platform")
+        for target in ("token", "kyc"):
+            httpx.post(
+                f"{bank_url}/admin/faults",
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                json={"kind": "latency", "target": target, "latency_ms": latency_ms},
+            ).raise_for_status()
+        return asyncio.run(
+            _measure(
+                bank=bank,
+                bank_url=bank_url,
+                honnin_url=honnin_url,
+                callback=callback,
+                flows=flows,
+                concurrency=concurrency,
+                latency_ms=latency_ms,
+                database_url=database_url,
+            )
+        )
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _measure(
+    *,
+    bank: str,
+    bank_url: str,
+    honnin_url: str,
+    callback: str,
+    flows: int,
+    concurrency: int,
+    latency_ms: int,
+    database_url: str,
+) -> dict[str, Any]:
+    bench = Bench(bank=bank, bank_url=bank_url, honnin_url=honnin_url)
+    bench.callback = callback
+    await bench.setup()
+    warm = max(10, concurrency // 5)
+    await _run_flows(bench.direct, flows=warm, concurrency=min(concurrency, warm))
+    await _run_flows(bench.through_honnin, flows=warm, concurrency=min(concurrency, warm))
+    direct_s, direct = await _run_flows(bench.direct, flows=flows, concurrency=concurrency)
+    honnin_s, through = await _run_flows(bench.through_honnin, flows=flows, concurrency=concurrency)
+    await bench.http.aclose()
+
+    def ms(value: float) -> float:
+        return round(value * 1000, 1)
+
+    return {
+        "benchmark": "inquiry",
+        "bank": bank,
+        "database": database_url.split(":", 1)[0],
+        "flows": flows,
+        "concurrency": concurrency,
+        "injected_bank_latency_ms": latency_ms,
+        "honnin_flows_per_s": round(flows / honnin_s, 1),
+        "direct_flows_per_s": round(flows / direct_s, 1),
+        "honnin_latency_ms": {
+            "p50": ms(statistics.median(through)),
+            "p99": ms(_percentile(through, 0.99)),
+        },
+        "direct_latency_ms": {
+            "p50": ms(statistics.median(direct)),
+            "p99": ms(_percentile(direct, 0.99)),
+        },
+        "added_latency_ms": {
+            "p50": ms(statistics.median(through) - statistics.median(direct)),
+            "p99": ms(_percentile(through, 0.99) - _percentile(direct, 0.99)),
+        },
+        "cpu_count": os.cpu_count(),
+    }
