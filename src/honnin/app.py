@@ -50,6 +50,7 @@ from honnin.trace import console as trace_console
 from honnin.trace.console_auth import console_config
 from honnin.trace.service import build_trace_service, start_ledger_publisher
 from honnin.verifications import api as verifications_api
+from honnin.verifications import console as verifications_console
 from honnin.verifications.service import create_verification_service
 from honnin.verifications.worker import VerificationMaintenance
 
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         ledger_router,
         verifications_api.capture_router,
         verifications_api.admin_router,
+        verifications_console.console_router,
     ):
         app.include_router(router)
     install_gateway(

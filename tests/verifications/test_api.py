@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 from sqlalchemy import select
 
@@ -17,6 +19,7 @@ from honnin.audit.models import AuditEvent
 from honnin.banks.oidc4ida import validate_verified_claims
 from honnin.faces.imaging import encode_image
 from honnin.inquiries.core import enterprise_webhook_secret, verify_webhook
+from honnin.trace.console_auth import hash_password
 from honnin.trace.models import TraceEventRow
 from honnin.verifications.models import Verification
 from support.platform import ADMIN_HEADERS
@@ -173,7 +176,10 @@ async def test_review_queue_operator_decides_and_data_is_purged(
 ) -> None:
     # No trust anchors configured: the chip signature verifies but its chain cannot be
     # judged, so a person has to look.
-    async with running_kyc(database_url, kit, trust_dir) as kyc:
+    password_hash = hash_password(CONSOLE_PASSWORD)
+    async with running_kyc(
+        database_url, kit, trust_dir, trace_console_password_hash=password_hash
+    ) as kyc:
         kyc.platform.app.state.verifications.trust_anchors = ()
         result = await kyc.run()
         assert result["status"] == "review", result
@@ -189,14 +195,25 @@ async def test_review_queue_operator_decides_and_data_is_purged(
             )
             assert image.status_code == 200
             assert image.headers["content-type"].startswith("image/")
-        decided = await client.post(
-            f"/admin/v1/verifications/{result['id']}/decision",
-            json={"decision": "approved", "note": "CSCA checked by hand"},
-            headers=ADMIN_HEADERS,
+        # The operator decides in the console (login session + CSRF), the API refuses a
+        # second decision.
+        page = await _console_login(client)
+        listing = await client.get("/console/verifications")
+        assert result["id"] in listing.text
+        assert "chip_trust_unknown" in listing.text
+        image = await client.get(f"/console/verifications/{result['id']}/evidence/document")
+        assert image.status_code == 200
+        forged = await client.post(
+            f"/console/verifications/{result['id']}/decision",
+            data={"decision": "approved", "csrf": "forged"},
         )
-        assert decided.status_code == 200, decided.text
-        assert decided.json()["status"] == "approved"
-        assert decided.json()["decided_by"] == "admin:ops"
+        assert forged.status_code == 303
+        assert (await kyc.get(result["id"]))["status"] == "review"
+        decided = await client.post(
+            f"/console/verifications/{result['id']}/decision",
+            data={"decision": "approved", "csrf": _csrf(page), "note": "CSCA checked by hand"},
+        )
+        assert decided.status_code == 303, decided.text
         again = await client.post(
             f"/admin/v1/verifications/{result['id']}/decision",
             json={"decision": "rejected"},
@@ -212,7 +229,8 @@ async def test_review_queue_operator_decides_and_data_is_purged(
                     select(AuditEvent).where(AuditEvent.action == "verification.review")
                 )
             ).all()
-        assert [a.object_id for a in audited] == [result["id"]]
+        assert [(a.object_id, a.actor) for a in audited] == [(result["id"], "console:operator")]
+        assert final["decided_by"] == "console:operator"
 
         service = kyc.platform.app.state.verifications
         assert await service.purge_due() == 0
@@ -228,6 +246,27 @@ async def test_review_queue_operator_decides_and_data_is_purged(
         assert gone.status_code == 404
         row = await _row(kyc, result["id"])
         assert (row.sealed_selfie, row.sealed_chip, row.sealed_result) == (None, None, None)
+
+
+CONSOLE_PASSWORD = "console-review-password-123"
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match is not None
+    return match.group(1)
+
+
+async def _console_login(client: httpx.AsyncClient) -> str:
+    form = await client.get("/console/login")
+    response = await client.post(
+        "/console/login",
+        data={"username": "operator", "password": CONSOLE_PASSWORD, "csrf": _csrf(form.text)},
+    )
+    assert response.status_code == 303, response.text
+    page = await client.get("/console/verifications")
+    assert page.status_code == 200
+    return page.text
 
 
 async def test_unsubmitted_sessions_expire(kyc: Kyc) -> None:
