@@ -123,3 +123,25 @@ async def test_bad_queries_are_problem_details(platform: Platform) -> None:
         assert response.json()["code"] == code
     response = await platform.client.get("/admin/v1/trace")
     assert response.status_code == 401
+
+
+async def test_times_outside_utc_range_are_query_errors(platform: Platform) -> None:
+    response = await platform.client.get(
+        "/admin/v1/trace", params={"since": "0001-01-01T00:00:00+14:00"}, headers=ADMIN_HEADERS
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_trace_query"
+
+
+async def test_free_text_purpose_is_kept_and_cannot_run_in_a_spreadsheet(
+    platform: Platform,
+) -> None:
+    trace: TraceService = platform.app.state.trace
+    async with platform.app.state.database.transaction() as session:
+        for purpose in ("口座開設 (本人確認)", "=HYPERLINK(1)"):
+            await trace.record(
+                session, kind="delivered", object_id="inq_p", outcome="ok", purpose=purpose
+            )
+    export = await platform.client.get("/admin/v1/trace/export", headers=ADMIN_HEADERS)
+    purposes = {row["purpose"] for row in csv.DictReader(io.StringIO(export.text))}
+    assert purposes == {"口座開設 (本人確認)", "'=HYPERLINK(1)"}

@@ -103,3 +103,14 @@ def test_charts_escape_labels() -> None:
     bars = charts.timeline([charts.StackedBar(label="<x>", ok=3, denied=1, error=0)], title="x")
     assert "&lt;x&gt;" in bars
     assert 'class="denied"' in bars
+
+
+@given(st.text(max_size=300))
+def test_any_purpose_is_cleaned_not_refused(text: str) -> None:
+    cleaned = core.clean_purpose(text)
+    if cleaned is not None:
+        assert 0 < len(cleaned) <= core.MAX_PURPOSE
+        assert cleaned.isprintable()
+        assert cleaned == cleaned.strip()
+    event = core.TraceEvent(kind="delivered", object_id="x", outcome="ok", purpose=text)
+    assert event.purpose == cleaned

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from honnin.auth.tokens import Principal
 from honnin.db import Database
 from honnin.gateway.dependencies import AdminActor, Session, require_scope
-from honnin.trace.core import TraceFilter, validate_kind
+from honnin.trace.core import TraceFilter, utc, validate_kind
 from honnin.trace.errors import InvalidTraceEventError, InvalidTraceQueryError
 from honnin.trace.schemas import TracePageOut
 from honnin.trace.service import TraceService
@@ -44,9 +44,11 @@ Db = Annotated[Database, Depends(_database)]
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise InvalidTraceQueryError(f"{name} needs a time zone (e.g. 2026-11-21T00:00:00Z)")
-    return value
+    return utc(value, name)
 
 
 def common_filters(

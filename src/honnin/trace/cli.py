@@ -17,7 +17,7 @@ from honnin.clock import SystemClock
 from honnin.config import cli_settings
 from honnin.db import Database
 from honnin.trace.console_auth import hash_password
-from honnin.trace.core import TraceFilter, validate_kind
+from honnin.trace.core import TraceFilter, utc, validate_kind
 from honnin.trace.errors import InvalidTraceEventError, InvalidTraceQueryError
 from honnin.trace.service import TraceLedgerPublisher, build_trace_service
 
@@ -35,7 +35,7 @@ def _time(value: str | None, name: str) -> datetime | None:
         raise InvalidTraceQueryError(f"{name} is not an RFC 3339 time") from exc
     if parsed.tzinfo is None:
         raise InvalidTraceQueryError(f"{name} needs a time zone (e.g. Z)")
-    return parsed
+    return utc(parsed, name)
 
 
 def _filters(

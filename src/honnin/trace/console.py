@@ -337,7 +337,7 @@ def _console_filters(params: dict[str, str]) -> TraceFilter:
             parsed = datetime.fromisoformat(value)
         except ValueError as exc:
             raise InvalidTraceQueryError(f"{name} is not a date and time") from exc
-        times[name] = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        times[name] = core.utc(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC), name)
     kind = params.get("kind") or None
     if kind is not None:
         try:

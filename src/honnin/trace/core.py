@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from honnin.trace.errors import InvalidCursorError, InvalidTraceEventError
+from honnin.trace.errors import InvalidCursorError, InvalidTraceEventError, InvalidTraceQueryError
 
 # Kinds the platform records today; any kind of a known family is accepted so a new state
 # change can be traced without touching this module, while a misspelt family fails loudly.
@@ -69,8 +69,8 @@ FAMILIES: dict[str, str] = {
 }
 
 _KIND = re.compile(r"^[a-z]+(\.[a-z][a-z_]{0,30})?$")
-# Starts with a letter or digit, so no exported cell can start a spreadsheet formula
-# (=, +, -, @: OWASP CSV injection).
+# Starts with a letter or digit, so no exported id cell can start a spreadsheet formula
+# (=, +, -, @: OWASP CSV injection); free-text cells go through csv_text().
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
 # Claim names as OIDC4IDA spells them: family_name#ja-Kana-JP, address.postal_code.
 # Spaces, non-ASCII and punctuation beyond these are refused: they would only appear if a
@@ -80,6 +80,7 @@ _CLAIM_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MAX_CLAIMS = 64
 MAX_LATENCY_MS = 86_400_000
+MAX_PURPOSE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +107,11 @@ class TraceEvent:
         _token(self.object_type, "object_type", max_len=40)
         _token(self.object_id, "object_id")
         _token(self.outcome, "outcome")
-        for name in ("enterprise_id", "bank_id", "method", "purpose"):
+        for name in ("enterprise_id", "bank_id", "method"):
             value = getattr(self, name)
             if value is not None:
                 _token(value, name)
+        object.__setattr__(self, "purpose", clean_purpose(self.purpose))
         if self.actor is not None and not (0 < len(self.actor) <= 200 and self.actor.isprintable()):
             raise InvalidTraceEventError("actor must be 1-200 printable characters")
         object.__setattr__(self, "claims", normalise_claim_names(self.claims))
@@ -171,6 +173,23 @@ def event_from_fields(
     if "object_id" not in values or "outcome" not in values:
         raise InvalidTraceEventError("object_id and outcome are required")
     return TraceEvent(kind=kind, **values)
+
+
+def clean_purpose(purpose: object) -> str | None:
+    """The purpose as the enterprise worded it, made safe to keep and show.
+
+    It is caller-supplied free text, so it is cleaned rather than refused (a refusal
+    would fail the caller's state change): NFC, control characters dropped, whitespace
+    runs made one space, cut to :data:`MAX_PURPOSE` characters; empty becomes None.
+    """
+    if purpose is None:
+        return None
+    if not isinstance(purpose, str):
+        raise InvalidTraceEventError("purpose must be text")
+    text = unicodedata.normalize("NFC", purpose)
+    text = "".join(" " if ch.isspace() else ch for ch in text if ch.isprintable() or ch.isspace())
+    text = " ".join(text.split())[:MAX_PURPOSE]
+    return text or None
 
 
 def validate_kind(kind: object) -> str:
@@ -292,6 +311,14 @@ def classify(kind: str, outcome: str) -> OutcomeClass:
     return "ok"
 
 
+def utc(at: datetime, what: str) -> datetime:
+    """``at`` in UTC; a time that does not exist in UTC (year 1 at +14:00) is a query error."""
+    try:
+        return at.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidTraceQueryError(f"{what} is out of range") from exc
+
+
 # --- queries --------------------------------------------------------------------------
 
 
@@ -356,3 +383,10 @@ CSV_COLUMNS: tuple[str, ...] = (
     "digest",
     "ledger_index",
 )
+
+
+def csv_text(value: str | None) -> str | None:
+    """A free-text CSV cell that a spreadsheet will not run as a formula (OWASP)."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value

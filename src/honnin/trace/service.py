@@ -524,18 +524,20 @@ def _csv_line(values: Sequence[object]) -> bytes:
 
 _CSV_SELECT = [_T[name] for name in core.CSV_COLUMNS]
 _AT, _CLAIMS = core.CSV_COLUMNS.index("at"), core.CSV_COLUMNS.index("claims")
+_PURPOSE = core.CSV_COLUMNS.index("purpose")
 
 
 def _encode_batch(rows: Sequence[Row[Any]], fmt: ExportFormat) -> bytes:
     buffer = io.StringIO()
     if fmt == "csv":
-        # Every text column holds validated tokens that start alphanumeric (or hex, or
-        # claim names), so no cell can start a spreadsheet formula; None writes as "".
+        # Id columns hold validated tokens that start alphanumeric (or hex, or claim
+        # names), so only the free-text purpose needs the formula guard; None writes "".
         writer = csv.writer(buffer, lineterminator="\r\n")
         for row in rows:
             cells: list[Any] = [row._mapping[c] for c in _CSV_SELECT]
             cells[_AT] = core.format_time(cells[_AT])
             cells[_CLAIMS] = " ".join(cells[_CLAIMS] or ())
+            cells[_PURPOSE] = core.csv_text(cells[_PURPOSE])
             writer.writerow(cells)
     else:
         for row in rows:

@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("bank_id", sa.String(length=64), nullable=True),
         sa.Column("method", sa.String(length=64), nullable=True),
         sa.Column("claims", sa.JSON(), nullable=False),
-        sa.Column("purpose", sa.String(length=64), nullable=True),
+        sa.Column("purpose", sa.String(length=100), nullable=True),
         sa.Column("outcome", sa.String(length=64), nullable=False),
         sa.Column("latency_ms", sa.Integer(), nullable=True),
         sa.Column("subject_id", sa.String(length=64), nullable=True),
@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("object_id", sa.String(length=64), nullable=False),
         sa.Column("enterprise_id", sa.String(length=64), nullable=True),
         sa.Column("bank_id", sa.String(length=64), nullable=True),
-        sa.Column("purpose", sa.String(length=64), nullable=True),
+        sa.Column("purpose", sa.String(length=100), nullable=True),
         sa.Column("created_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", honnin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
