@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from honnin.audit.models import AuditEvent
-from honnin.trace.console_auth import hash_password
+from honnin.trace.console_auth import LoginThrottle, hash_password
 from honnin.trace.core import TraceEvent
 from honnin.trace.service import TraceService
 from support.platform import Platform, platform_settings, running_platform
@@ -231,3 +231,26 @@ async def test_events_page_filters_and_pages(console: Platform) -> None:
     assert "since is not a date and time" in bad.text
     forged = await console.client.get("/console/events", params={"cursor": "zzz"})
     assert "cursor is not one this API returned" in forged.text
+
+
+def test_login_throttle_counts_failures_per_client_in_a_window() -> None:
+    throttle = LoginThrottle(max_failures=3, window_seconds=60, max_clients=2)
+    for t in (0.0, 1.0, 2.0):
+        assert not throttle.blocked("a", now=t)
+        throttle.failed("a", now=t)
+    assert throttle.blocked("a", now=3.0)
+    assert not throttle.blocked("b", now=3.0)
+    assert not throttle.blocked("a", now=61.5)  # the first failure left the window
+    throttle.failed("b", now=70.0)
+    throttle.failed("c", now=70.0)
+    assert "a" not in throttle._failures  # bounded: the oldest client is forgotten
+    throttle.succeeded("b")
+    assert not throttle.blocked("b", now=71.0)
+
+
+async def test_repeated_wrong_passwords_are_throttled(console: Platform) -> None:
+    for _ in range(10):
+        assert (await login(console.client, password="wrong")).status_code == 401
+    blocked = await login(console.client)  # even the right password, for a while
+    assert blocked.status_code == 429
+    assert "Too many failed sign-ins" in blocked.text

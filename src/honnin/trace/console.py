@@ -7,6 +7,7 @@ scripts from nowhere. Forms carry CSRF tokens (:mod:`honnin.trace.console_auth`)
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -71,6 +72,15 @@ _SECURITY_HEADERS = {
 def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     html = _env.get_template(name).render(**context)
     return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
+
+
+def _throttle(request: Request) -> console_auth.LoginThrottle:
+    """One failed-login counter per app (so tests and processes do not share one)."""
+    state = request.app.state
+    throttle: console_auth.LoginThrottle | None = getattr(state, "trace_console_throttle", None)
+    if throttle is None:
+        throttle = state.trace_console_throttle = console_auth.LoginThrottle()
+    return throttle
 
 
 def _config(request: Request) -> ConsoleConfig:
@@ -173,7 +183,15 @@ async def login(
         config, request.cookies.get(console_auth.LOGIN_CSRF_COOKIE), csrf
     ):
         return _login_page(config, status=403, error="The form expired; please sign in again.")
+    client = request.client.host if request.client else "unknown"
+    throttle = _throttle(request)
+    if throttle.blocked(client, now=time.monotonic()):
+        return _login_page(config, status=429, error="Too many failed sign-ins; try again later.")
     ok = console_auth.check_login(config, username, password)
+    if ok:
+        throttle.succeeded(client)
+    else:
+        throttle.failed(client, now=time.monotonic())
     async with database.transaction() as session:
         await audit.record(
             session,

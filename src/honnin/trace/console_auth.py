@@ -14,7 +14,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -160,3 +161,34 @@ def console_config(
         session_ttl=session_ttl,
         secure_cookies=base_url.startswith("https://"),
     )
+
+
+@dataclass
+class LoginThrottle:
+    """At most ``max_failures`` failed logins per client per ``window_seconds``.
+
+    In-process (each app process counts its own); argon2's cost already slows guessing,
+    this stops a sustained online attack. Bounded: the oldest clients are forgotten first.
+    """
+
+    max_failures: int = 10
+    window_seconds: float = 900.0
+    max_clients: int = 10_000
+    _failures: OrderedDict[str, list[float]] = field(default_factory=OrderedDict)
+
+    def blocked(self, client: str, *, now: float) -> bool:
+        recent = [t for t in self._failures.get(client, ()) if now - t < self.window_seconds]
+        if recent:
+            self._failures[client] = recent
+        else:
+            self._failures.pop(client, None)
+        return len(recent) >= self.max_failures
+
+    def failed(self, client: str, *, now: float) -> None:
+        self._failures.setdefault(client, []).append(now)
+        self._failures.move_to_end(client)
+        while len(self._failures) > self.max_clients:
+            self._failures.popitem(last=False)
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client, None)
