@@ -48,6 +48,15 @@ def test_decision_table(problems: list[str], overall: str | None) -> None:
     assert len(decision.reasons) == len(reasons)  # no duplicates
 
 
+def test_unknown_reasons_fail_closed() -> None:
+    decision = core.decide(Analysis(facts=FACTS, problems=("corrupt_video",)), match_overall=None)
+    assert decision.status == core.REJECTED
+    mixed = core.decide(
+        Analysis(facts=FACTS, problems=("face_match_borderline", "x")), match_overall="match"
+    )
+    assert mixed.status == core.REJECTED
+
+
 def _checks(sod: str, hashes: str, chain: str, validity: str) -> dict[str, str]:
     return {
         "sod_signature": sod,

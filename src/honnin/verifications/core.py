@@ -56,6 +56,7 @@ REJECT_REASONS: Final = frozenset(
         "multiple_faces",
         "liveness_failed",
         "applicant_mismatch",
+        "analysis_failed",
     }
 )
 REVIEW_REASONS: Final = frozenset(
@@ -176,8 +177,9 @@ def expiry_problems(expiry: str | None, today: date) -> list[str]:
 
 
 def decide(analysis: Analysis, *, match_overall: str | None) -> Decision:
-    """``rejected`` on any rejection reason, else ``review`` on any review reason, else
-    ``approved``. The applicant comparison (``match_overall`` from
+    """``approved`` without reasons, ``review`` when every reason is a review reason,
+    else ``rejected``: a reason this table does not know (an analysis error code) fails
+    closed. The applicant comparison (``match_overall`` from
     :func:`honnin.matching.claims.match_applicant`) adds its own reason."""
     reasons = list(analysis.problems)
     if match_overall == "mismatch":
@@ -185,11 +187,11 @@ def decide(analysis: Analysis, *, match_overall: str | None) -> Decision:
     elif match_overall == "partial":
         reasons.append("applicant_partial")
     reasons = list(dict.fromkeys(reasons))
-    if any(r in REJECT_REASONS for r in reasons):
-        return Decision(REJECTED, tuple(reasons))
-    if any(r in REVIEW_REASONS for r in reasons):
+    if not reasons:
+        return Decision(APPROVED, ())
+    if all(r in REVIEW_REASONS for r in reasons):
         return Decision(REVIEW, tuple(reasons))
-    return Decision(APPROVED, ())
+    return Decision(REJECTED, tuple(reasons))
 
 
 def claims_of(facts: DocumentFacts) -> dict[str, Any]:
