@@ -1,7 +1,7 @@
 """Bank inquiries end to end: flows/s through Honnin and the latency Honnin adds.
 
 ``honnin bench inquiry [-o flows=400] [-o concurrency=100] [-o latency_ms=20]
-[-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...]``
+[-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...] [-o profile=FILE]``
 
 Three processes on loopback, as deployed: one sandbox bank (``honnin sandbox bank``, with
 ``latency_ms`` injected at its token and KYC endpoints), the platform (``honnin serve``, one

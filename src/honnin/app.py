@@ -38,7 +38,7 @@ from honnin.gateway.policies import install_gateway
 from honnin.gateway.problems import install_problem_handlers
 from honnin.gateway.service import build_gateway
 from honnin.inquiries import api as inquiries_api
-from honnin.inquiries.service import BankGuard, EventSink, InquiryService
+from honnin.inquiries.service import Admission, BankGuard, EventSink, InquiryService
 from honnin.inquiries.webhooks import WebhookDispatcher
 from honnin.inquiries.worker import MaintenanceLoop
 from honnin.ledger.api import router as ledger_router
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         contracts=contracts,
         events=trace,
         guard=gateway.bank_flow,
+        admission=gateway,
     )
     ledger = build_ledger_service(settings=settings, database=database, clock=clock)
     verifications = create_verification_service(
@@ -247,6 +248,7 @@ def _build_broker(
     contracts: ContractService,
     events: EventSink,
     guard: BankGuard,
+    admission: Admission,
 ) -> _Broker:
     """The bank-inquiry broker: bank connector, use case, webhook outbox, maintenance."""
     connector = BankConnector(
@@ -269,6 +271,7 @@ def _build_broker(
         on_finished=wake.set,
         events=events,
         guard=guard,
+        admission=admission,
     )
     dispatcher = WebhookDispatcher(
         database=database,

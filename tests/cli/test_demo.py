@@ -9,9 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from honnin.sandbox.banks import complete_authorization_sync
 from support.server import free_port
 
 HONNIN = str(Path(sys.executable).parent / "honnin")
@@ -48,10 +50,9 @@ def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
     return out, err
 
 
-def banner_info(stdout: str) -> dict[str, str]:
-    start = stdout.index("{")
-    end = stdout.index("}", start) + 1
-    info: dict[str, str] = json.loads(stdout[start:end])
+def banner_info(stdout: str) -> dict[str, Any]:
+    info, _end = json.JSONDecoder().raw_decode(stdout, stdout.index("{"))
+    assert isinstance(info, dict)
     return info
 
 
@@ -68,12 +69,37 @@ def test_demo_serves_prints_credentials_and_restarts_on_same_state(tmp_path: Pat
             json.loads((tmp_path / "var/demo-credentials.json").read_text())["client_secret"],
         ),
     ).json()["access_token"]
-    banks = httpx.get(base_url + "/v1/banks", headers={"Authorization": f"Bearer {token}"}).json()
+    bearer = {"Authorization": f"Bearer {token}"}
+    banks = httpx.get(base_url + "/v1/banks", headers=bearer).json()
     assert {b["id"] for b in banks["banks"]} == {"sakura_oidc", "momiji_rest", "kaede_xml"}
+    # The README's "A bank inquiry by hand", with the sandbox's automated user as the person.
+    created = httpx.post(
+        base_url + "/v1/bank-inquiries",
+        headers=bearer,
+        json={
+            "bank_id": "kaede_xml",
+            "purpose": "account_opening",
+            "claims": ["family_name", "given_name", "birthdate", "address"],
+            "applicant": {
+                "family_name": "佐藤",
+                "given_name": "花子",
+                "birthdate": "1990-04-01",
+                "address": "東京都千代田区丸の内1-1-1",
+            },
+            "return_url": base_url + "/demo/return",
+        },
+    ).json()
+    callback = complete_authorization_sync(created["authorization_url"], username="sato")
+    landed = httpx.get(callback, follow_redirects=True)
+    assert "completed" in landed.text
+    result = httpx.get(f"{base_url}/v1/bank-inquiries/{created['id']}", headers=bearer).json()
+    assert result["status"] == "completed"
+    assert result["result"]["match"]["overall"] == "match"
     out, _ = stop(process)
     first = banner_info(out)
     assert first["client_id"] == "demo-enterprise"
     assert first["platform"] == base_url
+    assert set(first["sandbox_banks"]) == {"sakura_oidc", "momiji_rest", "kaede_xml"}
     assert "Honnin demo stopped." in out
     assert (tmp_path / "var/honnin.db").exists()
 

@@ -16,7 +16,7 @@ leaves them open. Admitted requests get ``RateLimit-Policy`` / ``RateLimit`` fie
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from honnin.audit.service import AuditService
 from honnin.banks.flow import BankFlow
@@ -86,6 +86,28 @@ class GatewayService:
                 )
             )
         return headers(second, day)
+
+    async def after_bank_response(
+        self, *, enterprise_id: str, bank_id: str, purpose: str, record: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Plugin hook on the mapped bank record (before claims are released and matched)."""
+        if not self.plugins:
+            return record
+        ctx = CallContext(
+            api="bank-inquiries", enterprise_id=enterprise_id, bank_id=bank_id, purpose=purpose
+        )
+        return await self.plugins.after_bank_response(ctx, record)
+
+    async def before_delivery(
+        self, *, enterprise_id: str, bank_id: str, purpose: str, result: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Plugin hook on the result an enterprise will receive."""
+        if not self.plugins:
+            return result
+        ctx = CallContext(
+            api="bank-inquiries", enterprise_id=enterprise_id, bank_id=bank_id, purpose=purpose
+        )
+        return await self.plugins.before_delivery(ctx, result)
 
     async def aclose(self) -> None:
         await self.limiter.release_reservations()

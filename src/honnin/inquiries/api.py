@@ -43,6 +43,7 @@ Inquiries = Annotated[InquiryService, Depends(inquiry_service)]
 @router.post("/bank-inquiries", status_code=201, response_model=InquiryCreated)
 async def create_inquiry(
     body: InquiryCreate,
+    response: Response,
     session: Session,
     inquiries: Inquiries,
     principal: Annotated[Principal, Depends(require_scope("inquiries:write"))],
@@ -61,6 +62,7 @@ async def create_inquiry(
         return_url=str(body.return_url),
         idempotency_key=idempotency_key,
     )
+    response.headers.update(created.rate_limit_headers)
     return InquiryCreated(
         id=created.id,
         status=created.status,

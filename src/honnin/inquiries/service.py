@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -28,6 +28,7 @@ from honnin.banks.connector import BankConnector
 from honnin.banks.errors import BanksError
 from honnin.banks.mapping import load_mapping
 from honnin.clock import Clock
+from honnin.contracts.core import ContractTerms
 from honnin.contracts.models import Bank, Enterprise
 from honnin.contracts.service import ContractService
 from honnin.db import Database
@@ -79,12 +80,36 @@ class UnguardedBanks:
         return await fn()
 
 
+class Admission(Protocol):
+    """The gateway's per-contract policy and plugin hooks (:class:`GatewayService`)."""
+
+    async def admit(
+        self,
+        *,
+        enterprise_id: str,
+        api: str,
+        bank_id: str | None = None,
+        terms: ContractTerms | None = None,
+        purpose: str | None = None,
+        claims: Sequence[str] = (),
+    ) -> dict[str, str]: ...
+
+    async def after_bank_response(
+        self, *, enterprise_id: str, bank_id: str, purpose: str, record: dict[str, Any]
+    ) -> dict[str, Any]: ...
+
+    async def before_delivery(
+        self, *, enterprise_id: str, bank_id: str, purpose: str, result: dict[str, Any]
+    ) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class CreatedInquiry:
     id: str
     status: str
     authorization_url: str
     expires_at: datetime
+    rate_limit_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,7 +169,9 @@ class InquiryService:
         events: EventSink | None = None,
         guard: BankGuard | None = None,
         on_finished: Callable[[], None] | None = None,
+        admission: Admission | None = None,
     ) -> None:
+        self._admission = admission
         self._on_finished = on_finished
         self._database = database
         self._clock = clock
@@ -201,6 +228,17 @@ class InquiryService:
         contract = await self._contracts.authorize(
             session, enterprise_id=enterprise_id, bank_id=bank_id, claims=claims, purpose=purpose
         )
+        rate_headers: dict[str, str] = {}
+        if self._admission is not None:
+            # The contract's own per-bank rate and daily quota (429 with Retry-After).
+            rate_headers = await self._admission.admit(
+                enterprise_id=enterprise_id,
+                api="bank-inquiries",
+                bank_id=bank_id,
+                terms=contract,
+                purpose=purpose,
+                claims=claims,
+            )
         try:
             match_applicant(dict(applicant), {"claims": {}})
         except MatchingError as exc:
@@ -247,12 +285,18 @@ class InquiryService:
             purpose=purpose,
             outcome="pending_consent",
         )
-        return self._created(row, flow)
+        return self._created(row, flow, rate_headers)
 
-    def _created(self, row: Inquiry, flow: _FlowSecrets | None) -> CreatedInquiry:
+    def _created(
+        self, row: Inquiry, flow: _FlowSecrets | None, headers: Mapping[str, str] | None = None
+    ) -> CreatedInquiry:
         url = self._start_url(flow) if flow else ""
         return CreatedInquiry(
-            id=row.id, status=row.status, authorization_url=url, expires_at=row.expires_at
+            id=row.id,
+            status=row.status,
+            authorization_url=url,
+            expires_at=row.expires_at,
+            rate_limit_headers=dict(headers or {}),
         )
 
     def _start_url(self, flow: _FlowSecrets) -> str:
@@ -362,8 +406,25 @@ class InquiryService:
                 connection, code=code, flow=flow, claims=row.claims
             )
             applicant = self._open(row.id, "applicant", row.sealed_applicant)
+            if self._admission is not None:
+                verified_claims = await self._admission.after_bank_response(
+                    enterprise_id=row.enterprise_id,
+                    bank_id=row.bank_id,
+                    purpose=row.purpose,
+                    record=verified_claims,
+                )
             released = core.release_claims(verified_claims, row.claims)
-            report = match_applicant(applicant, released).to_dict()
+            result = {
+                "verified_claims": released,
+                "match": match_applicant(applicant, released).to_dict(),
+            }
+            if self._admission is not None:
+                result = await self._admission.before_delivery(
+                    enterprise_id=row.enterprise_id,
+                    bank_id=row.bank_id,
+                    purpose=row.purpose,
+                    result=result,
+                )
         except HonninError as exc:
             # Bank faults, flow-control refusals, unmappable payloads: a clear final status.
             return await self._finish(row.id, core.FAILED, failure_code=exc.code)
@@ -371,9 +432,7 @@ class InquiryService:
             # The state is consumed, so the inquiry must end here rather than linger.
             log.exception("inquiry processing failed", inquiry_id=row.id)
             return await self._finish(row.id, core.FAILED, failure_code="internal_error")
-        return await self._finish(
-            row.id, core.COMPLETED, result={"verified_claims": released, "match": report}, raw=raw
-        )
+        return await self._finish(row.id, core.COMPLETED, result=result, raw=raw)
 
     async def _claim(self, state: str) -> tuple[Inquiry, BankConnection, _FlowSecrets] | None:
         digest = core.token_digest(state)
