@@ -34,6 +34,7 @@ SUB_COMMANDS: dict[str, str] = {
     "doc": "honnin.documents.cli",
     "mapping": "honnin.banks.mapping_cli",
     "trace": "honnin.trace.cli",
+    "verifications": "honnin.verifications.cli",
 }
 
 # Top-level commands defined in other modules: module -> function names.

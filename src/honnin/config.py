@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     verifications_review_margin: float = Field(default=0.04, ge=0.0, le=0.5)
     verifications_capture_step_seconds: float = Field(default=2.0, gt=0.2, le=10.0)
     verifications_ledger_validity_days: int = Field(default=365, ge=1, le=3650)
+    # Redis URL of a Celery broker: the analysis then runs on `honnin verifications
+    # worker` processes (other machines) instead of the local process pool.
+    verifications_celery_broker: str = ""
+    verifications_celery_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     # --- end verifications settings ---
 
     # --- documents settings (owned by honnin.documents) ---

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Final, Literal
 
@@ -114,6 +114,10 @@ class Analysis:
     card: Mapping[str, Any] | None = None  # tilt check scores
     evidence_digest: str | None = None  # SHA-256 of the document evidence (SOD or card)
     seconds: float = 0.0
+    worker: str | None = None  # the Celery worker (host:pid) that ran it, if one did
+
+    def with_worker(self, worker: str) -> Analysis:
+        return replace(self, worker=worker)
 
     def summary(self) -> dict[str, Any]:
         """Scores and check outcomes for the reviewer and the API: no personal data."""
@@ -124,6 +128,7 @@ class Analysis:
             "liveness": dict(self.liveness) if self.liveness is not None else None,
             "card": dict(self.card) if self.card is not None else None,
             "seconds": round(self.seconds, 3),
+            "worker": self.worker,
         }
 
 

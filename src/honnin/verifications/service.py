@@ -164,6 +164,8 @@ class VerificationService:
         ledger: LedgerRecorder | None = None,
         on_decided: Callable[[], None] | None = None,
         workers: int = 0,
+        celery_broker: str = "",
+        celery_timeout: float = 60.0,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -184,6 +186,8 @@ class VerificationService:
         self._ledger = ledger
         self._on_decided = on_decided
         self.workers = workers
+        self.celery_broker = celery_broker
+        self._celery_timeout = celery_timeout
         self._executor: Executor | None = None
 
     # -- the worker pool ---------------------------------------------------------------------
@@ -498,13 +502,25 @@ class VerificationService:
         """Claim the session, analyse it off the event loop, decide, and record."""
         job, applicant = await self._claim(verification_id, enterprise_id)
         try:
-            result = await self._offload(analysis.analyse, job)
+            if self.celery_broker:
+                result = await self._analyse_on_celery(job)
+            else:
+                result = await self._offload(analysis.analyse, job)
         except HonninError as exc:
             result = Analysis(facts=None, problems=(exc.code,))
         except Exception:
             log.exception("verification analysis failed", verification_id=verification_id)
             result = Analysis(facts=None, problems=("analysis_failed",))
         return await self._decide(verification_id, job, applicant, result)
+
+    async def _analyse_on_celery(self, job: AnalysisJob) -> Analysis:
+        """Run the analysis on a Celery worker (JSON messages, Redis result backend)."""
+        from honnin.verifications import tasks, wire
+
+        app = tasks.celery_app(self.celery_broker)
+        pending = app.send_task(tasks.TASK_NAME, args=[wire.job_to_wire(job)], queue=tasks.QUEUE)
+        data = await asyncio.to_thread(pending.get, timeout=self._celery_timeout)
+        return wire.analysis_from_wire(data)
 
     async def _claim(
         self, vid: str, enterprise_id: str | None
@@ -897,4 +913,6 @@ def create_verification_service(
         ledger=ledger,
         on_decided=on_decided,
         workers=settings.verifications_workers,
+        celery_broker=settings.verifications_celery_broker,
+        celery_timeout=settings.verifications_celery_timeout_seconds,
     )
