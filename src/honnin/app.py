@@ -38,7 +38,13 @@ from honnin.gateway.policies import install_gateway
 from honnin.gateway.problems import install_problem_handlers
 from honnin.gateway.service import build_gateway
 from honnin.inquiries import api as inquiries_api
-from honnin.inquiries.service import Admission, BankGuard, EventSink, InquiryService
+from honnin.inquiries.service import (
+    Admission,
+    BankGuard,
+    EventSink,
+    InquiryService,
+    ReceiptIssuer,
+)
 from honnin.inquiries.webhooks import WebhookDispatcher
 from honnin.inquiries.worker import MaintenanceLoop
 from honnin.ledger.api import router as ledger_router
@@ -107,6 +113,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         events=trace,
         guard=gateway.bank_flow,
         admission=gateway,
+        receipts=trace,
     )
     ledger = build_ledger_service(settings=settings, database=database, clock=clock)
     verifications = create_verification_service(
@@ -249,6 +256,7 @@ def _build_broker(
     events: EventSink,
     guard: BankGuard,
     admission: Admission,
+    receipts: ReceiptIssuer,
 ) -> _Broker:
     """The bank-inquiry broker: bank connector, use case, webhook outbox, maintenance."""
     connector = BankConnector(
@@ -272,6 +280,7 @@ def _build_broker(
         events=events,
         guard=guard,
         admission=admission,
+        receipts=receipts,
     )
     dispatcher = WebhookDispatcher(
         database=database,

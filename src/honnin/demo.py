@@ -101,6 +101,18 @@ async def connect_sandbox_banks(
             await connections.configure(session, client.connection(bank_id, url), actor=DEMO_ACTOR)
 
 
+def console_password(var_dir: Path) -> str:
+    """The demo operator's console password: generated once, kept under ``var/``."""
+    path = var_dir / "console-password"
+    if path.exists():
+        return path.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password)
+    path.chmod(0o600)
+    return password
+
+
 @dataclass(frozen=True)
 class DemoCredentials:
     enterprise_id: str

@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
+from pydantic import SecretStr
 
 from honnin.app import create_app
 from honnin.cli_support import cli_errors, fail
@@ -26,9 +27,11 @@ from honnin.demo import (
     DemoCredentials,
     SandboxClient,
     connect_sandbox_banks,
+    console_password,
     seed_demo,
 )
 from honnin.sandbox.banks import SandboxBanks
+from honnin.trace.console_auth import hash_password
 
 
 def serve(
@@ -91,6 +94,10 @@ def demo(
         mode="demo", var_dir=var_dir, host=host, port=port, base_url=base_url, log_json=False
     )
     settings = generate_demo_secrets(settings, secrets_file=var_dir / "secrets.json")
+    operator_password = console_password(var_dir)
+    settings = settings.model_copy(
+        update={"trace_console_password_hash": SecretStr(hash_password(operator_password))}
+    )
     upgrade(settings.resolved_database_url)
     app = create_app(settings)
     app.include_router(demo_return_router)
@@ -105,7 +112,21 @@ def demo(
     try:
         credentials = asyncio.run(_seed(app, var_dir, client=client, bank_urls=bank_urls))
         admin_token = settings.admin_token.get_secret_value()
-        typer.echo(_banner(base_url, credentials, admin_token, var_dir, bank_urls))
+        console = {
+            "url": base_url + "/console",
+            "username": settings.trace_console_username,
+            "password": operator_password,
+        }
+        typer.echo(
+            _banner(
+                base_url,
+                creds=credentials,
+                admin_token=admin_token,
+                var_dir=var_dir,
+                bank_urls=bank_urls,
+                console=console,
+            )
+        )
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
     finally:
         banks.stop()
@@ -145,10 +166,12 @@ _CURL_FETCH_ACCESS = (
 
 def _banner(
     base_url: str,
+    *,
     creds: DemoCredentials,
     admin_token: str,
     var_dir: Path,
     bank_urls: dict[str, str],
+    console: dict[str, str],
 ) -> str:
     basic = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
     info = {
@@ -163,6 +186,7 @@ def _banner(
         "admin_token": admin_token,
         "purpose": DEMO_PURPOSE,
         "state_dir": str(var_dir.resolve()),
+        "console": console,
         "sandbox_banks": bank_urls,
         "sandbox_login": "user sato (or takahashi, yamasaki, ...), password sandbox",
         "return_url": base_url + DEMO_RETURN_PATH,

@@ -100,6 +100,7 @@ def test_demo_serves_prints_credentials_and_restarts_on_same_state(tmp_path: Pat
     assert first["client_id"] == "demo-enterprise"
     assert first["platform"] == base_url
     assert set(first["sandbox_banks"]) == {"sakura_oidc", "momiji_rest", "kaede_xml"}
+    assert first["console"]["url"] == base_url + "/console"
     assert "Honnin demo stopped." in out
     assert (tmp_path / "var/honnin.db").exists()
 

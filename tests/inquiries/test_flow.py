@@ -217,3 +217,22 @@ async def test_bad_inquiry_requests(broker: Broker) -> None:
     start = await broker.client.get("/broker/start/not-a-token")
     assert start.status_code == 400
     assert time.time() > 0
+
+
+async def test_user_gets_a_receipt_link_after_consent(broker: Broker) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    created = await broker.create("momiji_rest")
+    callback = await broker.consent(created.json()["authorization_url"])
+    finished = await broker.callback(callback)
+    query = parse_qs(urlsplit(finished.headers["location"]).query)
+    receipt_url = query["receipt_url"][0]
+    assert receipt_url.startswith("http://honnin.test/receipts/")
+    page = await broker.client.get(urlsplit(receipt_url).path)
+    assert page.status_code == 200
+    assert "Acme" in page.text  # with whom
+    assert "You gave consent at your bank" in page.text
+    assert "Your bank sent your identity data" in page.text
+    assert "birthdate" in page.text  # the item names, never their values
+    assert "佐藤" not in page.text
+    assert "Ask for revocation" in page.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -138,8 +139,9 @@ async def callback(request: Request, inquiries: Inquiries) -> Response:
         outcome = await inquiries.handle_callback(params)
     except InvalidCallbackError as exc:
         return _page("この応答は受け付けられません", exc.safe_message, 400)
+    params = {"inquiry_id": outcome.inquiry_id, "status": outcome.status}
+    if outcome.receipt_url:
+        # For the enterprise to show the user: what was shared, with whom, and revocation.
+        params["receipt_url"] = outcome.receipt_url
     separator = "&" if "?" in outcome.return_url else "?"
-    target = (
-        f"{outcome.return_url}{separator}inquiry_id={outcome.inquiry_id}&status={outcome.status}"
-    )
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(f"{outcome.return_url}{separator}{urlencode(params)}", status_code=303)

@@ -12,6 +12,7 @@ moves out of ``pending_consent`` exactly once and nothing is half-written.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -56,6 +57,25 @@ class EventSink(Protocol):
 class NullEventSink:
     async def record(self, session: AsyncSession, /, *, kind: str, **fields: Any) -> None:  # noqa: ARG002
         return None
+
+
+class IssuedLink(Protocol):
+    @property
+    def url(self) -> str: ...
+
+
+class ReceiptIssuer(Protocol):
+    """Issues the user's receipt link after consent (the trace package)."""
+
+    async def issue_receipt(
+        self,
+        session: AsyncSession,
+        *,
+        object_id: str,
+        enterprise_id: str | None = None,
+        bank_id: str | None = None,
+        purpose: str | None = None,
+    ) -> IssuedLink: ...
 
 
 class BankGuard(Protocol):
@@ -135,6 +155,7 @@ class CallbackOutcome:
     inquiry_id: str
     status: str
     return_url: str
+    receipt_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,8 +191,10 @@ class InquiryService:
         guard: BankGuard | None = None,
         on_finished: Callable[[], None] | None = None,
         admission: Admission | None = None,
+        receipts: ReceiptIssuer | None = None,
     ) -> None:
         self._admission = admission
+        self._receipts = receipts
         self._on_finished = on_finished
         self._database = database
         self._clock = clock
@@ -400,7 +423,7 @@ class InquiryService:
             status, failure_code = verdict
             return await self._finish(row.id, status, failure_code=failure_code)
         code = params["code"]
-        await self._record_consent(row)
+        receipt_url = await self._record_consent(row)
         try:
             verified_claims, raw = await self._fetch(
                 connection, code=code, flow=flow, claims=row.claims
@@ -432,7 +455,8 @@ class InquiryService:
             # The state is consumed, so the inquiry must end here rather than linger.
             log.exception("inquiry processing failed", inquiry_id=row.id)
             return await self._finish(row.id, core.FAILED, failure_code="internal_error")
-        return await self._finish(row.id, core.COMPLETED, result=result, raw=raw)
+        outcome = await self._finish(row.id, core.COMPLETED, result=result, raw=raw)
+        return dataclasses.replace(outcome, receipt_url=receipt_url)
 
     async def _claim(self, state: str) -> tuple[Inquiry, BankConnection, _FlowSecrets] | None:
         digest = core.token_digest(state)
@@ -469,7 +493,8 @@ class InquiryService:
             return "issuer_missing"
         return None
 
-    async def _record_consent(self, row: Inquiry) -> None:
+    async def _record_consent(self, row: Inquiry) -> str | None:
+        """Record the consent (and issue the user's receipt); returns the receipt URL."""
         async with self._database.transaction() as session:
             await session.execute(
                 update(Inquiry).where(Inquiry.id == row.id).values(consented_at=self._clock.now())
@@ -482,8 +507,19 @@ class InquiryService:
                 bank_id=row.bank_id,
                 method="bank_inquiry",
                 claims=row.claims,
+                purpose=row.purpose,
                 outcome="consented",
             )
+            if self._receipts is None:
+                return None
+            receipt = await self._receipts.issue_receipt(
+                session,
+                object_id=row.id,
+                enterprise_id=row.enterprise_id,
+                bank_id=row.bank_id,
+                purpose=row.purpose,
+            )
+            return receipt.url
 
     async def _fetch(
         self,
@@ -555,10 +591,13 @@ class InquiryService:
             await self._after_finish(
                 session, row, status=status, failure_code=failure_code, now=now, result=result
             )
+            queued_webhook = await self._after_finish_webhook(
+                session, row, status=status, failure_code=failure_code, now=now
+            )
             outcome = CallbackOutcome(
                 inquiry_id=inquiry_id, status=status, return_url=row.return_url
             )
-        if self._on_finished is not None:
+        if queued_webhook and self._on_finished is not None:
             self._on_finished()
         return outcome
 
@@ -572,7 +611,7 @@ class InquiryService:
         now: datetime,
         result: Mapping[str, Any] | None,
     ) -> None:
-        """The one trace event of the final transition, and the webhook to send."""
+        """The one trace event of the final transition."""
         latency_ms = int((now - row.created_at).total_seconds() * 1000)
         if status == core.COMPLETED and result is not None:
             released = result["verified_claims"]["claims"]
@@ -607,6 +646,17 @@ class InquiryService:
                 outcome=failure_code or status,
                 latency_ms=latency_ms,
             )
+
+    async def _after_finish_webhook(
+        self,
+        session: AsyncSession,
+        row: Inquiry,
+        *,
+        status: str,
+        failure_code: str | None,
+        now: datetime,
+    ) -> bool:
+        """Queue the webhook of the final transition; False when the enterprise has none."""
         webhook_url = await session.scalar(
             select(Enterprise.webhook_url).where(Enterprise.id == row.enterprise_id)
         )
@@ -629,6 +679,8 @@ class InquiryService:
                     created_at=now,
                 )
             )
+            return True
+        return False
 
     # -- housekeeping ----------------------------------------------------------------------
 

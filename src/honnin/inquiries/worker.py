@@ -12,11 +12,12 @@ from honnin.inquiries.service import InquiryService
 from honnin.inquiries.webhooks import WebhookDispatcher
 
 log = structlog.get_logger("honnin.maintenance")
+WAKE_COALESCE_SECONDS = 0.05
 
 
 class MaintenanceLoop:
-    """Runs a round every ``interval_seconds``, or at once when ``wake`` is set (an
-    inquiry finished, so its webhook should not wait)."""
+    """Runs a full round (expire, deliver, purge) every ``interval_seconds``; when ``wake``
+    is set (an inquiry queued a webhook) it delivers at once, without the sweeps."""
 
     def __init__(
         self,
