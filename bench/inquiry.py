@@ -79,6 +79,13 @@ def _wait(url: str, process: subprocess.Popen[bytes], what: str) -> None:
     raise RuntimeError(msg)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), robust to other load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
@@ -339,6 +346,7 @@ def run(**options: str) -> dict[str, Any]:
                 concurrency=concurrency,
                 latency_ms=latency_ms,
                 database_url=database_url,
+                pids={"platform": honnin_process.pid, "bank": bank_process.pid},
             )
         )
     finally:
@@ -363,6 +371,7 @@ async def _measure(
     concurrency: int,
     latency_ms: int,
     database_url: str,
+    pids: dict[str, int],
 ) -> dict[str, Any]:
     bench = Bench(bank=bank, bank_url=bank_url, honnin_url=honnin_url)
     bench.callback = callback
@@ -370,8 +379,12 @@ async def _measure(
     warm = max(10, concurrency // 5)
     await _run_flows(bench.direct, flows=warm, concurrency=min(concurrency, warm))
     await _run_flows(bench.through_honnin, flows=warm, concurrency=min(concurrency, warm))
+    bank_cpu = _cpu_seconds(pids["bank"])
     direct_s, direct = await _run_flows(bench.direct, flows=flows, concurrency=concurrency)
+    bank_cpu_direct = _cpu_seconds(pids["bank"]) - bank_cpu
+    platform_cpu = _cpu_seconds(pids["platform"])
     honnin_s, through = await _run_flows(bench.through_honnin, flows=flows, concurrency=concurrency)
+    platform_cpu = _cpu_seconds(pids["platform"]) - platform_cpu
     await bench.http.aclose()
 
     def ms(value: float) -> float:
@@ -398,5 +411,7 @@ async def _measure(
             "p50": ms(statistics.median(through) - statistics.median(direct)),
             "p99": ms(_percentile(through, 0.99) - _percentile(direct, 0.99)),
         },
+        "platform_cpu_ms_per_flow": ms(platform_cpu / flows),
+        "bank_cpu_ms_per_flow_direct": ms(bank_cpu_direct / flows),
         "cpu_count": os.cpu_count(),
     }
