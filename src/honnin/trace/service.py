@@ -52,6 +52,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    bindparam,
     func,
     literal_column,
     or_,
@@ -591,13 +592,18 @@ class TraceLedgerPublisher:
                     for r in rows
                 )
             )
-            async with self._database.transaction() as session:
-                for row, receipt in zip(rows, receipts, strict=True):
-                    await session.execute(
-                        update(TraceEventRow)
-                        .where(and_(_T.id == row.id, _T.ledger_index.is_(None)))
-                        .values(ledger_index=int(receipt.index))
-                    )
+            # One executemany for the batch; the IS NULL guard keeps the first index when
+            # two publishers raced on the same rows.
+            async with self._database.engine.begin() as connection:
+                await connection.execute(
+                    update(TraceEventRow)
+                    .where(and_(_T.id == bindparam("row_id"), _T.ledger_index.is_(None)))
+                    .values(ledger_index=bindparam("ledger_index")),
+                    [
+                        {"row_id": row.id, "ledger_index": int(receipt.index)}
+                        for row, receipt in zip(rows, receipts, strict=True)
+                    ],
+                )
             total += len(rows)
 
     async def run(self, *, interval_seconds: float) -> None:
