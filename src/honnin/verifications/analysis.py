@@ -84,6 +84,7 @@ class SelfieUpload:
 class Limits:
     max_frames: int = 60
     max_frame_pixels: int = 1920 * 1080
+    max_card_pixels: int = 40_000_000  # a phone photo of a card is 12-50 MP
     detect_max_side: int = engine.DEFAULT_DETECT_MAX_SIDE
     match_threshold: float = 0.57
     review_margin: float = 0.04
@@ -146,8 +147,8 @@ def probe_selfie(selfie: SelfieUpload, limits: Limits) -> int:
 
 def probe_card(card: CardUpload, limits: Limits) -> None:
     """Both card photos decode and the front shows one portrait."""
-    front = decode_image(card.front, max_pixels=limits.max_frame_pixels * 4)
-    decode_image(card.tilted, max_pixels=limits.max_frame_pixels * 4)
+    front = decode_image(card.front, max_pixels=limits.max_card_pixels)
+    decode_image(card.tilted, max_pixels=limits.max_card_pixels)
     _one_face(front, replace(limits, detect_max_side=CARD_DETECT_MAX_SIDE))
 
 
@@ -248,8 +249,8 @@ def _card(
 ) -> tuple[DocumentFacts | None, RGBImage | None, dict[str, Any], str]:
     evidence = hashlib.sha256(card.front + card.tilted).hexdigest()
     summary: dict[str, Any] = {}
-    front = decode_image(card.front, max_pixels=limits.max_frame_pixels * 4)
-    tilted = decode_image(card.tilted, max_pixels=limits.max_frame_pixels * 4)
+    front = decode_image(card.front, max_pixels=limits.max_card_pixels)
+    tilted = decode_image(card.tilted, max_pixels=limits.max_card_pixels)
     try:
         reading = _reader().read(card.front)
     except HonninError:

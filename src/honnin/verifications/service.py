@@ -898,6 +898,7 @@ def create_verification_service(
         limits=Limits(
             max_frames=settings.verifications_max_frames,
             max_frame_pixels=settings.verifications_max_frame_pixels,
+            max_card_pixels=settings.faces_max_pixels,
             detect_max_side=settings.faces_detect_max_side,
             match_threshold=settings.faces_match_threshold,
             review_margin=settings.verifications_review_margin,

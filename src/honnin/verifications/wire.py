@@ -54,6 +54,7 @@ def job_to_wire(job: AnalysisJob) -> dict[str, Any]:
         "limits": {
             "max_frames": job.limits.max_frames,
             "max_frame_pixels": job.limits.max_frame_pixels,
+            "max_card_pixels": job.limits.max_card_pixels,
             "detect_max_side": job.limits.detect_max_side,
             "match_threshold": job.limits.match_threshold,
             "review_margin": job.limits.review_margin,
