@@ -182,3 +182,13 @@ def test_a_flat_copy_is_not_a_tilted_card(kit: FaceKit) -> None:
     )
     assert problems == []
     assert summary["tilt_same_portrait_distance"] < analysis.SAME_CARD_DISTANCE
+
+
+def test_a_video_upload_is_analysed_like_frames(kit: FaceKit) -> None:
+    from honnin.faces.video import encode_y4m
+
+    frames = [f for action in ACTIONS for f in kit.segment("obama", action)]
+    timed = [replace(f, t=i / FPS) for i, f in enumerate(frames)]
+    video = encode_y4m(timed, fps=int(FPS))
+    result = analysis.analyse(job(kit, [], ACTIONS, selfie=analysis.SelfieUpload(video=video)))
+    assert result.problems == (), result.summary()

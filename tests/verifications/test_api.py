@@ -22,6 +22,7 @@ from honnin.inquiries.core import enterprise_webhook_secret, verify_webhook
 from honnin.trace.console_auth import hash_password
 from honnin.trace.models import TraceEventRow
 from honnin.verifications.models import Verification
+from honnin.verifications.worker import VerificationMaintenance
 from support.platform import ADMIN_HEADERS
 from support.verifications import FaceKit, Kyc, card_photos, running_kyc
 from support.webhooks import webhook_receiver
@@ -246,6 +247,16 @@ async def test_review_queue_operator_decides_and_data_is_purged(
         assert gone.status_code == 404
         row = await _row(kyc, result["id"])
         assert (row.sealed_selfie, row.sealed_chip, row.sealed_result) == (None, None, None)
+        async with kyc.platform.app.state.database.session() as session:
+            purged_events = (
+                await session.scalars(
+                    select(TraceEventRow.object_type).where(
+                        TraceEventRow.kind == "data.purged",
+                        TraceEventRow.object_id == result["id"],
+                    )
+                )
+            ).all()
+        assert purged_events == ["verification"]
 
 
 CONSOLE_PASSWORD = "console-review-password-123"
@@ -272,8 +283,10 @@ async def _console_login(client: httpx.AsyncClient) -> str:
 async def test_unsubmitted_sessions_expire(kyc: Kyc) -> None:
     created = await kyc.create()
     await kyc.advance(timedelta(minutes=16))
-    service = kyc.platform.app.state.verifications
-    assert await service.expire_overdue() == 1
+    maintenance = VerificationMaintenance(
+        service=kyc.platform.app.state.verifications, interval_seconds=60
+    )
+    assert await maintenance.run_once() == (1, 1)  # expired, then its uploads purged
     assert (await kyc.get(created["id"]))["status"] == "expired"
     page = await kyc.platform.client.get(created["capture_url"].removeprefix("http://honnin.test"))
     assert page.status_code == 404
