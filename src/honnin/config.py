@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     token_issuer: str = ""
     token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
     signing_key_rotation_days: int = Field(default=30, ge=1)
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # eKYC uploads (card photos, selfie frames) arrive in request bodies: 4 MiB by default.
+    max_body_bytes: int = Field(default=4_194_304, ge=1024)
     client_assertion_max_age_seconds: int = Field(default=300, ge=30)
 
     log_level: str = "INFO"
