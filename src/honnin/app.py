@@ -8,6 +8,7 @@ routers on ``app.state``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -144,8 +145,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         try:
             yield
         finally:
+            # Every background task is stopped and awaited before the pools close: a task
+            # cancelled mid-query must not be left waiting on a disposed connection.
             if trace_ledger is not None:
                 trace_ledger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await trace_ledger
             await broker.maintenance.stop()
             await verification_maintenance.stop()
             verifications.stop_pool()
