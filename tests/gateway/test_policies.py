@@ -13,6 +13,7 @@ from honnin.banks.flow_errors import BankClosedError
 from honnin.gateway.example_plugin import PurposeGuard
 from honnin.gateway.plugins import BasePlugin, CallContext, PluginRegistry
 from honnin.gateway.quotas import EnterpriseLimiter
+from support.clock import MovableClock
 from support.platform import ADMIN_HEADERS, Platform, platform_settings, running_platform
 
 PROBLEM = "application/problem+json"
@@ -157,27 +158,27 @@ async def test_closing_an_enterprise_with_a_reopening_time(platform: Platform) -
     assert allowed.status_code == 200
 
 
-async def test_closure_lapses_at_its_reopening_time(platform: Platform) -> None:
-    closures = platform.app.state.gateway.closures
-    async with platform.app.state.database.transaction() as session:
-        await closures.close(
-            session,
-            scope="bank",
-            target="momiji_rest",
-            reason=None,
-            reopen_at=datetime.now(UTC) + timedelta(milliseconds=300),
-            actor="test",
-        )
-    assert await closures.bank_closed_for("momiji_rest") is not None
-    with pytest.raises(BankClosedError):
+async def test_closure_lapses_at_its_reopening_time(database_url: str) -> None:
+    clock = MovableClock()
+    async with running_platform(platform_settings(database_url), clock=clock) as platform:
+        closures = platform.app.state.gateway.closures
+        async with platform.app.state.database.transaction() as session:
+            await closures.close(
+                session,
+                scope="bank",
+                target="momiji_rest",
+                reason=None,
+                reopen_at=clock.now() + timedelta(minutes=10),
+                actor="test",
+            )
+        assert await closures.bank_closed_for("momiji_rest") is not None
+        with pytest.raises(BankClosedError):
+            async with platform.app.state.bank_flow.guard("momiji_rest"):
+                pytest.fail("called a closed bank")
+        clock.advance(timedelta(minutes=10, seconds=1))
+        assert await closures.bank_closed_for("momiji_rest") is None
         async with platform.app.state.bank_flow.guard("momiji_rest"):
-            pytest.fail("called a closed bank")
-    import asyncio
-
-    await asyncio.sleep(0.35)
-    assert await closures.bank_closed_for("momiji_rest") is None
-    async with platform.app.state.bank_flow.guard("momiji_rest"):
-        pass
+            pass
 
 
 @pytest.mark.parametrize(
