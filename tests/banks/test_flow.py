@@ -337,12 +337,13 @@ async def test_per_bank_overrides_and_status_view(store: FlowStore) -> None:
 
 async def test_redis_slot_of_a_dead_holder_expires() -> None:
     store = RedisFlowStore(redis_url())
-    limits = replace(FAST, max_in_flight=1, timeout_seconds=0.05, lease_margin_seconds=0.05)
+    # A 1 s lease: long enough that "still held" cannot lapse on a slow machine.
+    limits = replace(FAST, max_in_flight=1, timeout_seconds=0.5, lease_margin_seconds=0.5)
     bank_id = bank()
     try:
         assert await store.try_acquire(bank_id, "dead-process", limits=limits)
         assert not await store.try_acquire(bank_id, "live", limits=limits)
-        await asyncio.sleep(0.15)
+        await asyncio.sleep(1.2)
         assert await store.try_acquire(bank_id, "live", limits=limits)
     finally:
         await store.aclose()
