@@ -1,7 +1,8 @@
 """Bank inquiries end to end: flows/s through Honnin and the latency Honnin adds.
 
 ``honnin bench inquiry [-o flows=400] [-o concurrency=100] [-o latency_ms=20]
-[-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...] [-o profile=FILE]``
+[-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...] [-o profile=FILE]
+[-o keep=1]`` (keep the work directory with the processes' log)
 
 Three processes on loopback, as deployed: one sandbox bank (``honnin sandbox bank``, with
 ``latency_ms`` injected at its token and KYC endpoints), the platform (``honnin serve``, one
@@ -358,7 +359,10 @@ def run(**options: str) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 process.kill()
         log.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if options.get("keep"):
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def _measure(

@@ -78,7 +78,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     configure_logging(level=settings.log_level, json_output=settings.log_json)
     clock = clock or SystemClock()
 
-    database = Database(settings.resolved_database_url, echo=settings.database_echo)
+    database = Database(
+        settings.resolved_database_url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     key_ring = KeyRing.from_setting(settings.data_key.get_secret_value())
     audit = AuditService(clock=clock)
     trace = build_trace_service(settings=settings, clock=clock, audit=audit)

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
 
     database_url: str = ""
     database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_max_overflow: int = Field(default=20, ge=0, le=500)
     redis_url: str = ""
 
     # Secrets. Empty means "not set".

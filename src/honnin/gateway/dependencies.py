@@ -27,8 +27,10 @@ def database(request: Request) -> Database:
 
 
 async def transaction(db: Annotated[Database, Depends(database)]) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler returns, else rolled back."""
-    async with db.transaction() as session:
+    """One transaction per request: committed when the handler returns, else rolled back.
+
+    It waits for one of the database's request slots first (see :class:`Database`)."""
+    async with db.request_slots, db.transaction() as session:
         yield session
 
 
