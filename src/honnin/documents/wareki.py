@@ -12,16 +12,13 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-ERAS: tuple[tuple[str, date], ...] = (
-    ("令和", date(2019, 5, 1)),
-    ("平成", date(1989, 1, 8)),
-    ("昭和", date(1926, 12, 25)),
-    ("大正", date(1912, 7, 30)),
-    ("明治", date(1868, 1, 25)),
-)
+from honnin.matching.dates import ERAS as _ERAS
+
+# One era table for the platform (honnin.matching.dates), newest first for card reading.
+ERAS: tuple[tuple[str, date], ...] = tuple((era.kanji, era.start) for era in reversed(_ERAS))
 _ERA_START_YEAR = {name: start.year for name, start in ERAS}
 # Romanised initials used in forms (S63, H01, R5).
-_ERA_INITIALS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+_ERA_INITIALS = {era.letter: era.kanji for era in _ERAS}
 _MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _MONTHS = {name: index + 1 for index, name in enumerate(_MONTH_NAMES)}
 
