@@ -27,16 +27,6 @@ class HonninError(Exception):
         return cls.title or cls.code.replace("_", " ")
 
 
-class NotFoundError(HonninError):
-    code = "not_found"
-    status = 404
-
-
-class ConflictError(HonninError):
-    code = "conflict"
-    status = 409
-
-
 class InvalidRequestError(HonninError):
     code = "invalid_request"
     status = 400
