@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.integrations.httpx_client.oauth2_client import OAuth2ClientAuth
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
@@ -66,8 +66,7 @@ class BankConnector:
         self._redirect_uri = redirect_uri
         self._timeout = httpx.Timeout(timeout_seconds)
         self._transport = transport
-        # Authlib clients only build client authentication; requests go through _http.
-        self._clients: dict[tuple[str, str, str], AsyncOAuth2Client] = {}
+        self._auth: dict[tuple[str, str, str], httpx.Auth] = {}
         self._http: dict[str, httpx.AsyncClient] = {}
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
         self._jwks: dict[str, tuple[float, KeySet]] = {}
@@ -78,10 +77,10 @@ class BankConnector:
         return self._redirect_uri
 
     async def aclose(self) -> None:
-        for client in [*self._clients.values(), *self._http.values()]:
+        for client in self._http.values():
             await client.aclose()
-        self._clients.clear()
         self._http.clear()
+        self._auth.clear()
 
     # -- discovery ---------------------------------------------------------------------
 
@@ -116,31 +115,24 @@ class BankConnector:
 
     # -- the OAuth client ----------------------------------------------------------------
 
-    def _client(self, connection: BankConnection, token_endpoint: str) -> AsyncOAuth2Client:
+    def _client_auth(self, connection: BankConnection, token_endpoint: str) -> httpx.Auth:
+        """Authlib's client authentication for token and PAR requests (one per client)."""
         key = (connection.bank_id, connection.issuer, connection.client_id)
-        client = self._clients.get(key)
-        if client is None:
+        auth = self._auth.get(key)
+        if auth is None:
             if connection.auth_method == "private_key_jwt":
-                client = AsyncOAuth2Client(
-                    client_id=connection.client_id,
-                    # A joserfc key object: Authlib would read a bare dict as an RSA key.
-                    client_secret=import_key(dict(connection.client_jwk or {})),
-                    token_endpoint_auth_method=PrivateKeyJWT(token_endpoint, alg="ES256"),
-                    code_challenge_method="S256",
-                    timeout=self._timeout,
-                    transport=self._transport,
+                # A joserfc key object: Authlib would read a bare dict as an RSA key.
+                auth = OAuth2ClientAuth(
+                    connection.client_id,
+                    import_key(dict(connection.client_jwk or {})),
+                    PrivateKeyJWT(token_endpoint, alg="ES256"),
                 )
             else:
-                client = AsyncOAuth2Client(
-                    client_id=connection.client_id,
-                    client_secret=connection.client_secret,
-                    token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
-                    code_challenge_method="S256",
-                    timeout=self._timeout,
-                    transport=self._transport,
+                auth = OAuth2ClientAuth(
+                    connection.client_id, connection.client_secret, "client_secret_basic"
                 )
-            self._clients[key] = client
-        return client
+            self._auth[key] = auth
+        return auth
 
     async def authorization_url(
         self,
@@ -169,13 +161,12 @@ class BankConnector:
         if par_endpoint and (
             connection.use_par or metadata.get("require_pushed_authorization_requests")
         ):
-            client = self._client(connection, str(metadata["token_endpoint"]))
             response = await self._send(
                 connection,
                 "POST",
                 str(par_endpoint),
                 data=params,
-                auth=client.client_auth(client.token_endpoint_auth_method),
+                auth=self._client_auth(connection, str(metadata["token_endpoint"])),
             )
             pushed = _json_object(response, what="PAR response", expect=(200, 201))
             request_uri = pushed.get("request_uri")
@@ -191,20 +182,18 @@ class BankConnector:
     ) -> TokenResult:
         metadata = await self.metadata(connection)
         token_endpoint = str(metadata["token_endpoint"])
-        client = self._client(connection, token_endpoint)
         data = {
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": self._redirect_uri,
             "code_verifier": code_verifier,
         }
-        # The client's own token store is not used: one client serves many flows at once.
         response = await self._send(
             connection,
             "POST",
             token_endpoint,
             data=data,
-            auth=client.client_auth(client.token_endpoint_auth_method),
+            auth=self._client_auth(connection, token_endpoint),
         )
         if response.status_code == 400:
             body = _json_object(response, what="token error", expect=(400,))
