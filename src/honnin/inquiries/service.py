@@ -266,9 +266,7 @@ class InquiryService:
             match_applicant(dict(applicant), {"claims": {}})
         except MatchingError as exc:
             raise InvalidApplicantError(exc.safe_message) from exc
-        bank = await session.get(Bank, bank_id)
-        assert bank is not None  # authorize() checked it
-        open_connection(bank_id, bank.profile, self._key_ring)  # refuse unconfigured banks now
+        await self._connection(session, bank_id)  # refuse unconfigured banks now
 
         now = self._clock.now()
         inquiry_id = new_id("inq")
@@ -388,9 +386,7 @@ class InquiryService:
             flow = self._flow_secrets(row)
             if flow is None:
                 raise InvalidCallbackError("this identity check has already ended")
-            bank = await session.get(Bank, row.bank_id)
-            assert bank is not None
-            connection = open_connection(row.bank_id, bank.profile, self._key_ring)
+            connection = await self._connection(session, row.bank_id)
             claims = list(row.claims)
         scope = connection.scopes_for(claims)
         return await self._guard.call(
@@ -475,9 +471,7 @@ class InquiryService:
             )
             if consumed.rowcount != 1:  # type: ignore[attr-defined]
                 return None
-            bank = await session.get(Bank, row.bank_id)
-            assert bank is not None
-            connection = open_connection(row.bank_id, bank.profile, self._key_ring)
+            connection = await self._connection(session, row.bank_id)
             flow = self._flow_secrets(row)
             return (row, connection, flow) if flow else None
 
@@ -732,6 +726,11 @@ class InquiryService:
                     outcome="purged",
                 )
             return len(rows)
+
+    async def _connection(self, session: AsyncSession, bank_id: str) -> BankConnection:
+        bank = await session.get(Bank, bank_id)
+        assert bank is not None  # inquiries reference banks by foreign key
+        return open_connection(bank_id, bank.profile, self._key_ring)
 
     # -- sealing ---------------------------------------------------------------------------
 
