@@ -16,7 +16,6 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from honnin.app import create_app
 from honnin.cli_support import cli_errors, emit, fail
 from honnin.config import cli_settings
 from honnin.contracts.core import ContractTerms
@@ -50,6 +49,8 @@ def _actor() -> str:
 
 def _run(work: Callable[[Any, AsyncSession], Awaitable[T]]) -> T:
     """Run ``work(app_state, session)`` in one transaction on the configured database."""
+    from honnin.app import create_app  # the whole platform: only when a command runs
+
     with cli_errors():
         web = create_app(cli_settings())
 
