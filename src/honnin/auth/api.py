@@ -32,7 +32,7 @@ admin_keys_router = APIRouter(prefix="/admin/v1/signing-keys", tags=["admin: sig
 Clients = Annotated[ClientService, Depends(client_service)]
 
 
-def key_store(request: Request) -> SigningKeyStore:
+async def key_store(request: Request) -> SigningKeyStore:
     store: SigningKeyStore = request.app.state.key_store
     return store
 

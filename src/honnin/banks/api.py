@@ -14,7 +14,7 @@ from honnin.gateway.dependencies import AdminActor, Session
 admin_router = APIRouter(prefix="/admin/v1/banks", tags=["admin: bank connections"])
 
 
-def connection_service(request: Request) -> BankConnectionService:
+async def connection_service(request: Request) -> BankConnectionService:
     service: BankConnectionService = request.app.state.bank_connections
     return service
 

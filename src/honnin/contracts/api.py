@@ -35,7 +35,7 @@ admin_router = APIRouter(prefix="/admin/v1", tags=["admin: contract table"])
 enterprise_router = APIRouter(prefix="/v1", tags=["enterprise"])
 
 
-def contract_service(request: Request) -> ContractService:
+async def contract_service(request: Request) -> ContractService:
     service: ContractService = request.app.state.contracts
     return service
 
@@ -45,7 +45,7 @@ def audit_service(request: Request) -> AuditService:
     return service
 
 
-def clock(request: Request) -> Clock:
+async def clock(request: Request) -> Clock:
     value: Clock = request.app.state.clock
     return value
 

@@ -21,12 +21,12 @@ from honnin.gateway.schemas import (
 admin_router = APIRouter(prefix="/admin/v1/service", tags=["admin: service control"])
 
 
-def closure_service(request: Request) -> ClosureService:
+async def closure_service(request: Request) -> ClosureService:
     service: ClosureService = request.app.state.gateway.closures
     return service
 
 
-def bank_flow(request: Request) -> BankFlow:
+async def bank_flow(request: Request) -> BankFlow:
     flow: BankFlow = request.app.state.bank_flow
     return flow
 

@@ -21,7 +21,7 @@ from honnin.db import Database
 from honnin.gateway.errors import AdminAuthenticationError
 
 
-def database(request: Request) -> Database:
+async def database(request: Request) -> Database:
     db: Database = request.app.state.database
     return db
 
@@ -39,7 +39,7 @@ async def transaction(db: Annotated[Database, Depends(database)]) -> AsyncIterat
 Session = Annotated[AsyncSession, Depends(transaction, scope="function")]
 
 
-def client_service(request: Request) -> ClientService:
+async def client_service(request: Request) -> ClientService:
     service: ClientService = request.app.state.clients
     return service
 
@@ -71,7 +71,7 @@ def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-def admin_actor(request: Request) -> str:
+async def admin_actor(request: Request) -> str:
     """The operator behind an admin call, from ``HONNIN_ADMIN_TOKEN``.
 
     The setting is one token (actor ``admin``) or ``name=token`` pairs separated by commas,

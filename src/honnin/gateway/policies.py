@@ -23,7 +23,7 @@ from honnin.gateway.dependencies import current_principal
 from honnin.gateway.service import GatewayService
 
 
-def gateway_service(request: Request) -> GatewayService:
+async def gateway_service(request: Request) -> GatewayService:
     service: GatewayService = request.app.state.gateway
     return service
 

@@ -33,7 +33,7 @@ _templates = Environment(
 )
 
 
-def inquiry_service(request: Request) -> InquiryService:
+async def inquiry_service(request: Request) -> InquiryService:
     service: InquiryService = request.app.state.inquiries
     return service
 

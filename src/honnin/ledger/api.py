@@ -25,7 +25,7 @@ router = APIRouter(prefix="/ledger", tags=["ledger"])
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def get_ledger(request: Request) -> LedgerService:
+async def get_ledger(request: Request) -> LedgerService:
     service: LedgerService = request.app.state.ledger
     return service
 

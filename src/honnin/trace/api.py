@@ -29,12 +29,12 @@ _ID = r"^[A-Za-z0-9_.:@-]{1,64}$"
 _MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl"}
 
 
-def trace_service(request: Request) -> TraceService:
+async def trace_service(request: Request) -> TraceService:
     service: TraceService = request.app.state.trace
     return service
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     db: Database = request.app.state.database
     return db
 
@@ -51,7 +51,7 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     return utc(value, name)
 
 
-def common_filters(
+async def common_filters(
     since: Annotated[datetime | None, Query(description="Inclusive, RFC 3339")] = None,
     until: Annotated[datetime | None, Query(description="Exclusive, RFC 3339")] = None,
     bank_id: Annotated[str | None, Query(pattern=_ID)] = None,

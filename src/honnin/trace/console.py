@@ -83,27 +83,27 @@ def _throttle(request: Request) -> console_auth.LoginThrottle:
     return throttle
 
 
-def _config(request: Request) -> ConsoleConfig:
+async def _config(request: Request) -> ConsoleConfig:
     config: ConsoleConfig = request.app.state.trace_console
     return config
 
 
-def _trace(request: Request) -> TraceService:
+async def _trace(request: Request) -> TraceService:
     service: TraceService = request.app.state.trace
     return service
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     db: Database = request.app.state.database
     return db
 
 
-def _audit(request: Request) -> AuditService:
+async def _audit(request: Request) -> AuditService:
     audit: AuditService = request.app.state.audit
     return audit
 
@@ -115,7 +115,7 @@ Db = Annotated[Database, Depends(_database)]
 Audit = Annotated[AuditService, Depends(_audit)]
 
 
-def _session(request: Request, config: Config, clock: ClockDep) -> ConsoleSession | None:
+async def _session(request: Request, config: Config, clock: ClockDep) -> ConsoleSession | None:
     return console_auth.read_session(
         config, request.cookies.get(console_auth.SESSION_COOKIE), now=clock.now()
     )

@@ -51,7 +51,7 @@ _templates = Environment(
 _SCRIPT = _HERE / "static" / "capture.js"
 
 
-def verification_service(request: Request) -> VerificationService:
+async def verification_service(request: Request) -> VerificationService:
     service: VerificationService = request.app.state.verifications
     return service
 
