@@ -25,6 +25,7 @@ from honnin.auth.keys import SigningKeyStore
 from honnin.auth.service import ClientService
 from honnin.banks import api as banks_api
 from honnin.banks.connector import BankConnector
+from honnin.banks.profiles import ConnectionProfiles
 from honnin.banks.service import BankConnectionService
 from honnin.clock import Clock, SystemClock
 from honnin.config import Settings
@@ -78,11 +79,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     configure_logging(level=settings.log_level, json_output=settings.log_json)
     clock = clock or SystemClock()
 
+    pool_size, max_overflow = settings.database_pool
     database = Database(
         settings.resolved_database_url,
         echo=settings.database_echo,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_max_overflow,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
     )
     key_ring = KeyRing.from_setting(settings.data_key.get_secret_value())
     audit = AuditService(clock=clock)
@@ -110,12 +112,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         clock=clock, audit=audit, ttl_seconds=settings.gateway_cache_ttl_seconds
     )
     gateway = build_gateway(settings, database=database, clock=clock, audit=audit)
+    profiles = ConnectionProfiles(key_ring=key_ring, ttl_seconds=settings.gateway_cache_ttl_seconds)
     broker = _build_broker(
         settings=settings,
         database=database,
         clock=clock,
         key_ring=key_ring,
         contracts=contracts,
+        profiles=profiles,
         events=trace,
         guard=gateway.bank_flow,
         admission=gateway,
@@ -189,7 +193,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         inquiries=broker.inquiries,
         webhooks=broker.dispatcher,
         maintenance=broker.maintenance,
-        bank_connections=BankConnectionService(key_ring=key_ring, audit=audit),
+        bank_connections=BankConnectionService(
+            key_ring=key_ring, audit=audit, on_change=profiles.invalidate
+        ),
         ledger=ledger,
         verifications=verifications,
         issuer=issuer,
@@ -263,6 +269,7 @@ def _build_broker(
     clock: Clock,
     key_ring: KeyRing,
     contracts: ContractService,
+    profiles: ConnectionProfiles,
     events: EventSink,
     guard: BankGuard,
     admission: Admission,
@@ -281,6 +288,7 @@ def _build_broker(
         clock=clock,
         key_ring=key_ring,
         contracts=contracts,
+        profiles=profiles,
         connector=connector,
         base_url=settings.base_url,
         consent_ttl=timedelta(seconds=settings.inquiry_consent_ttl_seconds),

@@ -50,8 +50,12 @@ class Settings(BaseSettings):
 
     database_url: str = ""
     database_echo: bool = False
-    database_pool_size: int = Field(default=10, ge=1, le=500)
-    database_max_overflow: int = Field(default=20, ge=0, le=500)
+    # Unset: 4 connections and no overflow on SQLite, 10 + 20 on PostgreSQL. Each aiosqlite
+    # connection is a thread and SQLite has one write lock, so more SQLite connections only
+    # contend (measured: a bank inquiry cost twice the CPU with 10 + 20 at 10 concurrent
+    # flows; docs/benchmarks.md, inquiry).
+    database_pool_size: int | None = Field(default=None, ge=1, le=500)
+    database_max_overflow: int | None = Field(default=None, ge=0, le=500)
     redis_url: str = ""
 
     # Secrets. Empty means "not set".
@@ -78,8 +82,9 @@ class Settings(BaseSettings):
     # rate_per_second / daily_quota; None there falls back to these).
     gateway_default_rate_per_second: int = Field(default=50, ge=1)
     gateway_default_daily_quota: int = Field(default=100_000, ge=1)
-    # Seconds other processes may keep serving a cached contract, closure or bank list
-    # after a change made elsewhere (changes in this process invalidate at once).
+    # Seconds a process may keep serving a cached contract, closure, bank list or opened
+    # bank connection profile after a change made elsewhere (changes made through this
+    # process invalidate at once).
     gateway_cache_ttl_seconds: float = Field(default=5.0, ge=0.0, le=3600.0)
     gateway_closed_retry_after_seconds: int = Field(default=300, ge=1)
     # Plugin options by plugin name (JSON): {"purpose_guard": {"deny": ["marketing"]}}.
@@ -191,6 +196,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.var_dir / 'honnin.db').as_posix()}"
+
+    @property
+    def database_pool(self) -> tuple[int, int]:
+        """(pool size, max overflow) for the resolved database URL."""
+        sqlite = self.resolved_database_url.startswith("sqlite")
+        size = self.database_pool_size or (4 if sqlite else 10)
+        overflow = self.database_max_overflow
+        if overflow is None:
+            overflow = 0 if sqlite else 20
+        return size, overflow
 
     @property
     def issuer(self) -> str:

@@ -277,9 +277,21 @@ class ClientService:
         principal = tokens.verify_access_token(
             bearer, keys=keys, issuer=self._issuer, now=int(self._clock.now().timestamp())
         )
-        if await self._active_client(session, principal.client_id) is None:
+        if not await self._is_active(session, principal.client_id):
             raise UnauthenticatedError("the client or enterprise is no longer active")
         return principal
+
+    @staticmethod
+    async def _is_active(session: AsyncSession, client_id: str) -> bool:
+        # Two status columns, not the client entity: this runs on every enterprise request.
+        found = (
+            await session.execute(
+                select(OAuthClient.status, Enterprise.status)
+                .join(Enterprise, Enterprise.id == OAuthClient.enterprise_id)
+                .where(OAuthClient.client_id == client_id)
+            )
+        ).first()
+        return found is not None and found[0] == "active" and found[1] == "active"
 
 
 def _unverified_kid(token: str) -> str | None:

@@ -11,6 +11,7 @@ the bank sent is put into messages.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ class BankConnector:
         self._redirect_uri = redirect_uri
         self._timeout = httpx.Timeout(timeout_seconds)
         self._transport = transport
-        self._auth: dict[tuple[str, str, str], httpx.Auth] = {}
+        self._auth: dict[str, tuple[tuple[str | None, ...], httpx.Auth]] = {}
         self._http: dict[str, httpx.AsyncClient] = {}
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
         self._jwks: dict[str, tuple[float, KeySet]] = {}
@@ -116,22 +117,32 @@ class BankConnector:
     # -- the OAuth client ----------------------------------------------------------------
 
     def _client_auth(self, connection: BankConnection, token_endpoint: str) -> httpx.Auth:
-        """Authlib's client authentication for token and PAR requests (one per client)."""
-        key = (connection.bank_id, connection.issuer, connection.client_id)
-        auth = self._auth.get(key)
-        if auth is None:
-            if connection.auth_method == "private_key_jwt":
-                # A joserfc key object: Authlib would read a bare dict as an RSA key.
-                auth = OAuth2ClientAuth(
-                    connection.client_id,
-                    import_key(dict(connection.client_jwk or {})),
-                    PrivateKeyJWT(token_endpoint, alg="ES256"),
-                )
-            else:
-                auth = OAuth2ClientAuth(
-                    connection.client_id, connection.client_secret, "client_secret_basic"
-                )
-            self._auth[key] = auth
+        """Authlib's client authentication for token and PAR requests, kept per bank for
+        as long as the credentials it was made from (an operator may change them)."""
+        credentials = (
+            connection.issuer,
+            connection.client_id,
+            connection.auth_method,
+            connection.client_secret,
+            json.dumps(connection.client_jwk, sort_keys=True),
+            token_endpoint,
+        )
+        cached = self._auth.get(connection.bank_id)
+        if cached is not None and cached[0] == credentials:
+            return cached[1]
+        auth: httpx.Auth
+        if connection.auth_method == "private_key_jwt":
+            # A joserfc key object: Authlib would read a bare dict as an RSA key.
+            auth = OAuth2ClientAuth(
+                connection.client_id,
+                import_key(dict(connection.client_jwk or {})),
+                PrivateKeyJWT(token_endpoint, alg="ES256"),
+            )
+        else:
+            auth = OAuth2ClientAuth(
+                connection.client_id, connection.client_secret, "client_secret_basic"
+            )
+        self._auth[connection.bank_id] = (credentials, auth)
         return auth
 
     async def authorization_url(
@@ -195,8 +206,9 @@ class BankConnector:
             data=data,
             auth=self._client_auth(connection, token_endpoint),
         )
-        if response.status_code == 400:
-            body = _json_object(response, what="token error", expect=(400,))
+        # RFC 6749 §5.2: OAuth errors are 400, or 401 for a failed client authentication.
+        if response.status_code in (400, 401):
+            body = _json_object(response, what="token error", expect=(400, 401))
             raise BankRefusedError(
                 f"{connection.bank_id}: token request refused ({_oauth_error(body)})"
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,15 @@ def create_engine(
     return create_async_engine(
         url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
     )
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction commits (not if it rolls back)."""
+
+    def fire(_session: Any) -> None:
+        callback()
+
+    event.listen(session.sync_session, "after_commit", fire, once=True)
 
 
 class Database:

@@ -30,7 +30,7 @@ from honnin.clock import Clock
 from honnin.contracts.core import ContractTerms, choose_contract
 from honnin.contracts.errors import BankNotFoundError
 from honnin.contracts.service import BankView, ContractService, EnterpriseView
-from honnin.gateway.closures import after_commit
+from honnin.db.engine import after_commit
 from honnin.gateway.httpcache import freshness_seconds
 
 K = TypeVar("K", bound=Hashable)

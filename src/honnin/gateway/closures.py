@@ -16,15 +16,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from honnin.audit.service import AuditService
 from honnin.clock import Clock
 from honnin.db import Database
+from honnin.db.engine import after_commit
 from honnin.gateway.core import Closure, ClosureScope, retry_after, validate_closure
 from honnin.gateway.errors import ClosureNotFoundError, ServiceClosedError
 from honnin.gateway.models import ServiceClosure
@@ -39,15 +39,6 @@ def _closure(row: ServiceClosure) -> Closure:
         closed_by=row.closed_by,
         closed_at=row.closed_at,
     )
-
-
-def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
-    """Run ``callback`` once the session's transaction commits (not if it rolls back)."""
-
-    def fire(_session: Any) -> None:
-        callback()
-
-    event.listen(session.sync_session, "after_commit", fire, once=True)
 
 
 class ClosureService:

@@ -24,13 +24,14 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from honnin.banks.connection import BankConnection, open_connection
+from honnin.banks.connection import BankConnection
 from honnin.banks.connector import BankConnector
 from honnin.banks.errors import BanksError
 from honnin.banks.mapping import load_mapping
+from honnin.banks.profiles import ConnectionProfiles
 from honnin.clock import Clock
 from honnin.contracts.core import ContractTerms
-from honnin.contracts.models import Bank, Enterprise
+from honnin.contracts.models import Enterprise
 from honnin.contracts.service import ContractService
 from honnin.db import Database
 from honnin.errors import HonninError
@@ -174,6 +175,11 @@ def _aad(inquiry_id: str, name: str) -> bytes:
     return f"bank_inquiries:{inquiry_id}:{name}".encode()
 
 
+def _consumed(inquiry_id: str) -> str:
+    """What a state digest becomes once its callback arrived (never a valid digest)."""
+    return "used:" + inquiry_id
+
+
 class InquiryService:
     def __init__(
         self,
@@ -182,6 +188,7 @@ class InquiryService:
         clock: Clock,
         key_ring: KeyRing,
         contracts: ContractService,
+        profiles: ConnectionProfiles,
         connector: BankConnector,
         base_url: str,
         consent_ttl: timedelta,
@@ -200,6 +207,7 @@ class InquiryService:
         self._clock = clock
         self._key_ring = key_ring
         self._contracts = contracts
+        self._profiles = profiles
         self._connector = connector
         self._base_url = base_url.rstrip("/")
         self._consent_ttl = consent_ttl
@@ -266,7 +274,7 @@ class InquiryService:
             match_applicant(dict(applicant), {"claims": {}})
         except MatchingError as exc:
             raise InvalidApplicantError(exc.safe_message) from exc
-        await self._connection(session, bank_id)  # refuse unconfigured banks now
+        await self._profiles.open(session, bank_id)  # refuse unconfigured banks now
 
         now = self._clock.now()
         inquiry_id = new_id("inq")
@@ -386,7 +394,7 @@ class InquiryService:
             flow = self._flow_secrets(row)
             if flow is None:
                 raise InvalidCallbackError("this identity check has already ended")
-            connection = await self._connection(session, row.bank_id)
+            connection = await self._profiles.open(session, row.bank_id)
             claims = list(row.claims)
         scope = connection.scopes_for(claims)
         return await self._guard.call(
@@ -401,14 +409,28 @@ class InquiryService:
         )
 
     async def handle_callback(self, params: Mapping[str, str]) -> CallbackOutcome:
-        """The bank sent the user back: finish the inquiry one way or another."""
+        """The bank sent the user back: finish the inquiry one way or another.
+
+        The inquiry is claimed by consuming its state digest in a guarded UPDATE before any
+        bank I/O: together with the consent record when the user consented, or together
+        with the final status when the answer already decides the outcome.
+        """
         state = params.get("state", "")
         if not state:
             raise InvalidCallbackError("the bank's answer has no state")
-        claimed = await self._claim(state)
-        if claimed is None:
+        state_digest = core.token_digest(state)
+        async with self._database.session() as session:
+            row = await session.scalar(
+                select(Inquiry).where(
+                    Inquiry.state_digest == state_digest, Inquiry.status == core.PENDING
+                )
+            )
+            if row is None:
+                raise InvalidCallbackError("this answer is unknown or was already used")
+            connection = await self._profiles.open(session, row.bank_id)
+        flow = self._flow_secrets(row)
+        if flow is None:
             raise InvalidCallbackError("this answer is unknown or was already used")
-        row, connection, flow = claimed
         verdict = core.callback_verdict(
             expired=self._clock.now() >= row.expires_at,
             issuer_problem=await self._check_issuer(connection, params.get("iss")),
@@ -417,9 +439,9 @@ class InquiryService:
         )
         if verdict is not None:
             status, failure_code = verdict
-            return await self._finish(row.id, status, failure_code=failure_code)
+            return await self._finish(row, status, failure_code=failure_code, claim=state_digest)
         code = params["code"]
-        receipt_url = await self._record_consent(row)
+        receipt_url = await self._claim_with_consent(row, state_digest)
         try:
             verified_claims, raw = await self._fetch(
                 connection, code=code, flow=flow, claims=row.claims
@@ -446,34 +468,13 @@ class InquiryService:
                 )
         except HonninError as exc:
             # Bank faults, flow-control refusals, unmappable payloads: a clear final status.
-            return await self._finish(row.id, core.FAILED, failure_code=exc.code)
+            return await self._finish(row, core.FAILED, failure_code=exc.code)
         except Exception:
             # The state is consumed, so the inquiry must end here rather than linger.
             log.exception("inquiry processing failed", inquiry_id=row.id)
-            return await self._finish(row.id, core.FAILED, failure_code="internal_error")
-        outcome = await self._finish(row.id, core.COMPLETED, result=result, raw=raw)
+            return await self._finish(row, core.FAILED, failure_code="internal_error")
+        outcome = await self._finish(row, core.COMPLETED, result=result, raw=raw)
         return dataclasses.replace(outcome, receipt_url=receipt_url)
-
-    async def _claim(self, state: str) -> tuple[Inquiry, BankConnection, _FlowSecrets] | None:
-        digest = core.token_digest(state)
-        async with self._database.transaction() as session:
-            row = await session.scalar(
-                select(Inquiry).where(
-                    Inquiry.state_digest == digest, Inquiry.status == core.PENDING
-                )
-            )
-            if row is None:
-                return None
-            consumed = await session.execute(
-                update(Inquiry)
-                .where(Inquiry.id == row.id, Inquiry.state_digest == digest)
-                .values(state_digest="used:" + row.id)
-            )
-            if consumed.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            connection = await self._connection(session, row.bank_id)
-            flow = self._flow_secrets(row)
-            return (row, connection, flow) if flow else None
 
     async def _check_issuer(self, connection: BankConnection, iss: str | None) -> str | None:
         """RFC 9207: the ``iss`` parameter must name the bank we sent the user to."""
@@ -487,12 +488,22 @@ class InquiryService:
             return "issuer_missing"
         return None
 
-    async def _record_consent(self, row: Inquiry) -> str | None:
-        """Record the consent (and issue the user's receipt); returns the receipt URL."""
+    async def _claim_with_consent(self, row: Inquiry, state_digest: str) -> str | None:
+        """Consume the state and record the consent (and the user's receipt), in one
+        transaction; returns the receipt URL. A replayed or concurrent callback finds the
+        state already consumed and changes nothing."""
         async with self._database.transaction() as session:
-            await session.execute(
-                update(Inquiry).where(Inquiry.id == row.id).values(consented_at=self._clock.now())
+            claimed = await session.execute(
+                update(Inquiry)
+                .where(
+                    Inquiry.id == row.id,
+                    Inquiry.state_digest == state_digest,
+                    Inquiry.status == core.PENDING,
+                )
+                .values(state_digest=_consumed(row.id), consented_at=self._clock.now())
             )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise InvalidCallbackError("this answer is unknown or was already used")
             await self._events.record(
                 session,
                 kind="consent.given",
@@ -547,39 +558,43 @@ class InquiryService:
 
     async def _finish(
         self,
-        inquiry_id: str,
+        row: Inquiry,
         status: str,
         *,
         failure_code: str | None = None,
         result: dict[str, Any] | None = None,
         raw: bytes | None = None,
+        claim: str | None = None,
     ) -> CallbackOutcome:
+        """Move ``row`` (as read while pending) to its final status, exactly once.
+
+        The UPDATE is guarded by ``status = pending`` (and by the state digest when
+        ``claim`` consumes it here), so of two finishers only one writes; the other gets
+        :class:`InvalidCallbackError` and nothing it would have written.
+        """
         now = self._clock.now()
-        async with self._database.transaction() as session:
-            row = await session.get(Inquiry, inquiry_id, with_for_update=True)
-            assert row is not None
-            if not core.can_finish(row.status):
-                raise InvalidCallbackError("this identity check has already ended")
-            values: dict[str, Any] = {
-                "status": status,
-                "failure_code": failure_code,
-                "finished_at": now,
-                "sealed_flow_secrets": None,
-                "purge_after": now + self._retention,
-            }
-            if result is not None:
-                values["sealed_result"] = self._seal(inquiry_id, "result", result)
-                values["result_digest"] = core.content_digest(result)
-                values["match_overall"] = result["match"]["overall"]
-            if raw is not None:
-                values["sealed_bank_payload"] = self._key_ring.encrypt(
-                    raw, associated_data=_aad(inquiry_id, "bank_payload")
-                )
-            guarded = await session.execute(
-                update(Inquiry)
-                .where(Inquiry.id == inquiry_id, Inquiry.status == core.PENDING)
-                .values(**values)
+        inquiry_id = row.id
+        values: dict[str, Any] = {
+            "status": status,
+            "failure_code": failure_code,
+            "finished_at": now,
+            "sealed_flow_secrets": None,
+            "purge_after": now + self._retention,
+        }
+        if result is not None:
+            values["sealed_result"] = self._seal(inquiry_id, "result", result)
+            values["result_digest"] = core.content_digest(result)
+            values["match_overall"] = result["match"]["overall"]
+        if raw is not None:
+            values["sealed_bank_payload"] = self._key_ring.encrypt(
+                raw, associated_data=_aad(inquiry_id, "bank_payload")
             )
+        guard = [Inquiry.id == inquiry_id, Inquiry.status == core.PENDING]
+        if claim is not None:
+            guard.append(Inquiry.state_digest == claim)
+            values["state_digest"] = _consumed(inquiry_id)
+        async with self._database.transaction() as session:
+            guarded = await session.execute(update(Inquiry).where(*guard).values(**values))
             if guarded.rowcount != 1:  # type: ignore[attr-defined]
                 raise InvalidCallbackError("this identity check has already ended")
             await self._after_finish(
@@ -588,12 +603,9 @@ class InquiryService:
             queued_webhook = await self._after_finish_webhook(
                 session, row, status=status, failure_code=failure_code, now=now
             )
-            outcome = CallbackOutcome(
-                inquiry_id=inquiry_id, status=status, return_url=row.return_url
-            )
         if queued_webhook and self._on_finished is not None:
             self._on_finished()
-        return outcome
+        return CallbackOutcome(inquiry_id=inquiry_id, status=status, return_url=row.return_url)
 
     async def _after_finish(
         self,
@@ -682,17 +694,17 @@ class InquiryService:
         """Pending inquiries whose consent window closed become ``expired``."""
         now = self._clock.now()
         async with self._database.session() as session:
-            ids = (
+            rows = (
                 await session.scalars(
-                    select(Inquiry.id)
+                    select(Inquiry)
                     .where(Inquiry.status == core.PENDING, Inquiry.expires_at <= now)
                     .limit(limit)
                 )
             ).all()
         done = 0
-        for inquiry_id in ids:
+        for row in rows:
             try:
-                await self._finish(inquiry_id, core.EXPIRED, failure_code="consent_expired")
+                await self._finish(row, core.EXPIRED, failure_code="consent_expired")
                 done += 1
             except InvalidCallbackError:
                 continue  # finished meanwhile by its callback
@@ -726,11 +738,6 @@ class InquiryService:
                     outcome="purged",
                 )
             return len(rows)
-
-    async def _connection(self, session: AsyncSession, bank_id: str) -> BankConnection:
-        bank = await session.get(Bank, bank_id)
-        assert bank is not None  # inquiries reference banks by foreign key
-        return open_connection(bank_id, bank.profile, self._key_ring)
 
     # -- sealing ---------------------------------------------------------------------------
 

@@ -1,0 +1,132 @@
+"""Opened bank connection profiles: cached per process, dropped when a change commits."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import update
+
+from honnin.audit.service import AuditService
+from honnin.banks.connection import BankConnection, seal_connection
+from honnin.banks.errors import BankConnectionError
+from honnin.banks.profiles import ConnectionProfiles
+from honnin.banks.service import BankConnectionService
+from honnin.contracts.errors import BankNotFoundError
+from honnin.contracts.models import Bank
+from honnin.contracts.service import ContractService
+from honnin.db import Database
+from honnin.security.aead import KeyRing
+from support.clock import MovableClock
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _connection(issuer: str) -> BankConnection:
+    return BankConnection(
+        bank_id="momiji_rest",
+        issuer=issuer,
+        client_id="honnin",
+        auth_method="client_secret_basic",
+        mapping="momiji_rest",
+        client_secret="secret-0123456789abcdef",
+    )
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def key_ring() -> KeyRing:
+    return KeyRing.from_setting(base64.b64encode(os.urandom(32)).decode())
+
+
+async def _add_bank(database: Database, audit: AuditService) -> None:
+    contracts = ContractService(clock=MovableClock(), audit=audit)
+    async with database.transaction() as session:
+        await contracts.create_bank(
+            session, bank_id="momiji_rest", name="Momiji", profile=None, actor="test"
+        )
+
+
+async def test_profile_is_opened_once_per_ttl(database: Database, key_ring: KeyRing) -> None:
+    audit = AuditService(clock=MovableClock())
+    await _add_bank(database, audit)
+    ticks = Ticks()
+    profiles = ConnectionProfiles(key_ring=key_ring, ttl_seconds=5, monotonic=ticks)
+    service = BankConnectionService(key_ring=key_ring, audit=audit)
+    async with database.transaction() as session:
+        await service.configure(session, _connection("https://old.example"), actor="test")
+    async with database.session() as session:
+        assert (await profiles.open(session, "momiji_rest")).issuer == "https://old.example"
+
+    # Another process changes the profile: this one keeps what it opened until the TTL.
+    sealed = seal_connection(_connection("https://new.example"), key_ring)
+    async with database.transaction() as session:
+        await session.execute(update(Bank).where(Bank.id == "momiji_rest").values(profile=sealed))
+    async with database.session() as session:
+        opened = await profiles.open(session, "momiji_rest")
+        assert opened.issuer == "https://old.example"
+        assert opened.client_secret == "secret-0123456789abcdef"
+    ticks.now += 5
+    async with database.session() as session:
+        assert (await profiles.open(session, "momiji_rest")).issuer == "https://new.example"
+
+
+async def test_change_through_this_process_applies_when_it_commits(
+    database: Database, key_ring: KeyRing
+) -> None:
+    audit = AuditService(clock=MovableClock())
+    await _add_bank(database, audit)
+    profiles = ConnectionProfiles(key_ring=key_ring, ttl_seconds=3600, monotonic=Ticks())
+    service = BankConnectionService(key_ring=key_ring, audit=audit, on_change=profiles.invalidate)
+    async with database.transaction() as session:
+        await service.configure(session, _connection("https://old.example"), actor="test")
+    async with database.session() as session:
+        assert (await profiles.open(session, "momiji_rest")).issuer == "https://old.example"
+
+    # A change that rolls back leaves the cache alone ...
+    async with database.session() as session:
+        await service.configure(session, _connection("https://rolled.example"), actor="t")
+        await session.rollback()
+    async with database.session() as session:
+        assert (await profiles.open(session, "momiji_rest")).issuer == "https://old.example"
+
+    # ... and a committed one is seen by the next open, TTL or not.
+    async with database.transaction() as session:
+        await service.configure(session, _connection("https://new.example"), actor="test")
+    async with database.session() as session:
+        assert (await profiles.open(session, "momiji_rest")).issuer == "https://new.example"
+
+
+async def test_unknown_and_unconfigured_banks_are_refused_and_not_cached(
+    database: Database, key_ring: KeyRing
+) -> None:
+    audit = AuditService(clock=MovableClock())
+    profiles = ConnectionProfiles(key_ring=key_ring, ttl_seconds=3600, monotonic=Ticks())
+    async with database.session() as session:
+        with pytest.raises(BankNotFoundError):
+            await profiles.open(session, "momiji_rest")
+    await _add_bank(database, audit)
+    async with database.session() as session:
+        with pytest.raises(BankConnectionError):
+            await profiles.open(session, "momiji_rest")
+    service = BankConnectionService(key_ring=key_ring, audit=audit)
+    async with database.transaction() as session:
+        await service.configure(session, _connection("https://bank.example"), actor="test")
+    async with database.session() as session:
+        assert (await profiles.open(session, "momiji_rest")).issuer == "https://bank.example"
