@@ -1,7 +1,7 @@
 """Bank inquiries end to end: flows/s through Honnin and the latency Honnin adds.
 
 ``honnin bench inquiry [-o flows=400] [-o concurrency=100] [-o latency_ms=20]
-[-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...] [-o profile=FILE]
+[-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...] [-o workers=1]
 [-o keep=1]`` (keep the work directory with the processes' log)
 
 Three processes on loopback, as deployed: one sandbox bank (``honnin sandbox bank``, with
@@ -81,10 +81,18 @@ def _wait(url: str, process: subprocess.Popen[bytes], what: str) -> None:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc), robust to other load."""
+    """User + system CPU time of a process and its live children (Linux /proc): uvicorn
+    workers are children of ``honnin serve --workers N``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    total = (int(fields[11]) + int(fields[12])) / ticks
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else ():
+        try:
+            total += _cpu_seconds(int(child))
+        except FileNotFoundError:  # the child exited meanwhile
+            continue
+    return total
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -118,7 +126,11 @@ class Bench:
         self.bank = bank
         self.bank_url = bank_url
         self.honnin_url = honnin_url
-        limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them
+        # from its side (httpx's default expiry is also 5 s: a request could race the close).
+        limits = httpx.Limits(
+            max_connections=400, max_keepalive_connections=400, keepalive_expiry=2.0
+        )
         self.http = httpx.AsyncClient(timeout=60, limits=limits)
         self.agent = UserAgent(timeout=60)
         self.headers: dict[str, str] = {}
@@ -267,6 +279,7 @@ def run(**options: str) -> dict[str, Any]:
     concurrency = int(options.get("concurrency", "100"))
     latency_ms = int(options.get("latency_ms", "20"))
     bank = options.get("bank", "momiji_rest")
+    workers = int(options.get("workers", "1"))
     workdir = Path(tempfile.mkdtemp(prefix="honnin-bench-inquiry-"))
     database_url = options.get("database_url") or f"sqlite+aiosqlite:///{workdir / 'honnin.db'}"
     bank_port, honnin_port = _port(), _port()
@@ -332,7 +345,7 @@ def run(**options: str) -> dict[str, Any]:
         )
         processes.append(bank_process)
         honnin_process = subprocess.Popen(
-            [HONNIN, "serve", "--port", str(honnin_port)],
+            [HONNIN, "serve", "--port", str(honnin_port), "--workers", str(workers)],
             env=_env(secrets_env),
             stdout=log,
             stderr=log,
@@ -356,6 +369,7 @@ def run(**options: str) -> dict[str, Any]:
                 concurrency=concurrency,
                 latency_ms=latency_ms,
                 database_url=database_url,
+                workers=workers,
                 pids={"platform": honnin_process.pid, "bank": bank_process.pid},
             )
         )
@@ -384,6 +398,7 @@ async def _measure(
     concurrency: int,
     latency_ms: int,
     database_url: str,
+    workers: int,
     pids: dict[str, int],
 ) -> dict[str, Any]:
     bench = Bench(bank=bank, bank_url=bank_url, honnin_url=honnin_url)
@@ -416,6 +431,7 @@ async def _measure(
         "flows": flows,
         "concurrency": concurrency,
         "injected_bank_latency_ms": latency_ms,
+        "platform_workers": workers,
         "honnin_flows_per_s": round(flows / honnin_s, 1),
         "direct_flows_per_s": round(flows / direct_s, 1),
         "honnin_latency_ms": {

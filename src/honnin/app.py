@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         echo=settings.database_echo,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pre_ping=settings.database_pre_ping,
     )
     key_ring = KeyRing.from_setting(settings.data_key.get_secret_value())
     audit = AuditService(clock=clock)

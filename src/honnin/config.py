@@ -50,12 +50,16 @@ class Settings(BaseSettings):
 
     database_url: str = ""
     database_echo: bool = False
-    # Unset: 4 connections and no overflow on SQLite, 10 + 20 on PostgreSQL. Each aiosqlite
+    # Unset: 4 connections and no overflow on SQLite, 20 + 10 on PostgreSQL. Each aiosqlite
     # connection is a thread and SQLite has one write lock, so more SQLite connections only
     # contend (measured: a bank inquiry cost twice the CPU with 10 + 20 at 10 concurrent
     # flows; docs/benchmarks.md, inquiry).
     database_pool_size: int | None = Field(default=None, ge=1, le=500)
     database_max_overflow: int | None = Field(default=None, ge=0, le=500)
+    # Test each PostgreSQL connection before use (three round trips per checkout with
+    # asyncpg); for networks that silently drop idle connections. Off: a dropped connection
+    # fails its one transaction and the pool replaces the others.
+    database_pre_ping: bool = False
     redis_url: str = ""
 
     # Secrets. Empty means "not set".
@@ -201,10 +205,12 @@ class Settings(BaseSettings):
     def database_pool(self) -> tuple[int, int]:
         """(pool size, max overflow) for the resolved database URL."""
         sqlite = self.resolved_database_url.startswith("sqlite")
-        size = self.database_pool_size or (4 if sqlite else 10)
+        # PostgreSQL: the request slots (half of size + overflow) fit in the kept
+        # connections, so a busy process does not open and close overflow connections.
+        size = self.database_pool_size or (4 if sqlite else 20)
         overflow = self.database_max_overflow
         if overflow is None:
-            overflow = 0 if sqlite else 20
+            overflow = 0 if sqlite else 10
         return size, overflow
 
     @property

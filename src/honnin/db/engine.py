@@ -29,7 +29,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(
-    url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    pre_ping: bool = False,
 ) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -39,8 +44,17 @@ def create_engine(
         engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         return engine
+    # No ping per checkout by default (asyncpg's costs three round trips: BEGIN, ";",
+    # ROLLBACK): a connection the server dropped fails the one transaction using it, and
+    # SQLAlchemy then invalidates every connection older than the failure. Connections are
+    # recycled after 30 minutes; ``pre_ping`` is for networks that drop idle connections.
     return create_async_engine(
-        url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+        url,
+        echo=echo,
+        pool_pre_ping=pre_ping,
+        pool_recycle=1800,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
     )
 
 
@@ -63,10 +77,18 @@ class Database:
     """
 
     def __init__(
-        self, url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+        pre_ping: bool = False,
     ) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
+        self.engine = create_engine(
+            url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pre_ping=pre_ping
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.request_slots = asyncio.Semaphore(max(1, (pool_size + max_overflow) // 2))
 

@@ -1,0 +1,51 @@
+"""PostgreSQL drops every connection (a restart, a failover): the platform recovers.
+
+Connections are not pinged before use (``HONNIN_DATABASE_PRE_PING`` off, the default), so a
+request on a dropped connection fails with 503 ``database_unavailable`` (Retry-After: 1),
+and the pool replaces the others: the requests after it succeed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from support.platform import ADMIN_HEADERS, platform_settings, running_platform
+
+
+@pytest.mark.parametrize("pre_ping", [False, True])
+async def test_requests_after_the_server_dropped_every_connection_succeed(
+    database_url: str, pre_ping: bool
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL server closing its connections")
+    settings = platform_settings(database_url, database_pre_ping=pre_ping)
+    async with running_platform(settings) as platform:
+        for _ in range(3):
+            ok = await platform.client.get("/admin/v1/enterprises", headers=ADMIN_HEADERS)
+            assert ok.status_code == 200, ok.text
+        killer = create_async_engine(database_url)
+        try:
+            async with killer.connect() as conn:
+                killed = await conn.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+        finally:
+            await killer.dispose()
+        assert killed
+        statuses = []
+        for _ in range(4):
+            response = await platform.client.get("/admin/v1/enterprises", headers=ADMIN_HEADERS)
+            statuses.append(response.status_code)
+            if response.status_code != 200:
+                assert response.status_code == 503, response.text
+                assert response.json()["code"] == "database_unavailable"
+                assert response.headers["retry-after"] == "1"
+        # At most the request on a dropped connection fails; with pre-ping none does.
+        assert statuses[1:] == [200, 200, 200], statuses
+        if pre_ping:
+            assert statuses[0] == 200, statuses
