@@ -119,3 +119,31 @@ async def test_timeout_and_https_are_refused(serve: Any) -> None:
             await agent.request("GET", f"{base}/hang")
         with pytest.raises(AgentError, match="plain http"):
             await agent.request("GET", "https://127.0.0.1/")
+
+
+async def test_json_body_and_request_headers(serve: Any) -> None:
+    base = await serve([b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}"])
+    agent = UserAgent(timeout=5)
+    response = await agent.request(
+        "POST",
+        f"{base}/v1/things",
+        json_body={"name": "佐藤"},
+        headers={"Authorization": "Bearer abc", "Idempotency-Key": "k1"},
+    )
+    await agent.aclose()
+    assert response.status == 201
+    sent: bytes = serve.seen[0]
+    head, _, body = sent.partition(b"\r\n\r\n")
+    assert b"\r\nAuthorization: Bearer abc\r\n" in head
+    assert b"\r\nIdempotency-Key: k1\r\n" in head
+    assert b"\r\nContent-Type: application/json\r\n" in head
+    assert body == '{"name": "佐藤"}'.encode()
+    assert f"Content-Length: {len(body)}".encode() in head
+
+
+async def test_header_injection_and_two_bodies_are_refused() -> None:
+    agent = UserAgent(timeout=5)
+    with pytest.raises(AgentError):
+        await agent.request("GET", "http://127.0.0.1:9/", headers={"X-A": "1\r\nX-B: 2"})
+    with pytest.raises(AgentError):
+        await agent.request("POST", "http://127.0.0.1:9/", data={"a": "1"}, json_body={"a": 1})

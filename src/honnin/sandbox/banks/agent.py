@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -118,8 +119,14 @@ class UserAgent:
         url: str,
         *,
         data: Mapping[str, str] | None = None,
+        json_body: object = None,
+        headers: Mapping[str, str] | None = None,
         cookies: CookieJar | None = None,
     ) -> AgentResponse:
+        """One exchange: ``data`` is sent as a form, ``json_body`` as JSON (not both);
+        ``headers`` are added as given (an enterprise's ``Authorization``, say)."""
+        if data is not None and json_body is not None:
+            raise AgentError("send a form or a JSON body, not both")
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise AgentError("the lean user agent speaks plain http:// only")
@@ -135,11 +142,18 @@ class UserAgent:
         ]
         if cookies is not None and (cookie := cookies.header_for(origin, parts.path, now=now)):
             lines.append(f"Cookie: {cookie}")
+        for name, value in (headers or {}).items():
+            if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
+                raise AgentError("header names and values are single lines")
+            lines.append(f"{name}: {value}")
         body = b""
         if data is not None:
             body = urlencode(data).encode()
             lines.append("Content-Type: application/x-www-form-urlencoded")
-        if data is not None or method not in {"GET", "HEAD"}:
+        elif json_body is not None:
+            body = json.dumps(json_body, ensure_ascii=False).encode()
+            lines.append("Content-Type: application/json")
+        if body or method not in {"GET", "HEAD"}:
             lines.append(f"Content-Length: {len(body)}")
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         try:
