@@ -125,8 +125,6 @@ class UserAgent:
     ) -> AgentResponse:
         """One exchange: ``data`` is sent as a form, ``json_body`` as JSON (not both);
         ``headers`` are added as given (an enterprise's ``Authorization``, say)."""
-        if data is not None and json_body is not None:
-            raise AgentError("send a form or a JSON body, not both")
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise AgentError("the lean user agent speaks plain http:// only")
@@ -142,17 +140,10 @@ class UserAgent:
         ]
         if cookies is not None and (cookie := cookies.header_for(origin, parts.path, now=now)):
             lines.append(f"Cookie: {cookie}")
-        for name, value in (headers or {}).items():
-            if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
-                raise AgentError("header names and values are single lines")
-            lines.append(f"{name}: {value}")
-        body = b""
-        if data is not None:
-            body = urlencode(data).encode()
-            lines.append("Content-Type: application/x-www-form-urlencoded")
-        elif json_body is not None:
-            body = json.dumps(json_body, ensure_ascii=False).encode()
-            lines.append("Content-Type: application/json")
+        lines.extend(_header_lines(headers or {}))
+        body, content_type = _body(data, json_body)
+        if content_type:
+            lines.append(f"Content-Type: {content_type}")
         if body or method not in {"GET", "HEAD"}:
             lines.append(f"Content-Length: {len(body)}")
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
@@ -251,6 +242,25 @@ class UserAgent:
 
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
+
+
+def _header_lines(headers: Mapping[str, str]) -> list[str]:
+    lines = []
+    for name, value in headers.items():
+        if "\r" in name or "\n" in name or "\r" in value or "\n" in value:
+            raise AgentError("header names and values are single lines")
+        lines.append(f"{name}: {value}")
+    return lines
+
+
+def _body(data: Mapping[str, str] | None, json_body: object) -> tuple[bytes, str | None]:
+    if data is not None and json_body is not None:
+        raise AgentError("send a form or a JSON body, not both")
+    if data is not None:
+        return urlencode(data).encode(), "application/x-www-form-urlencoded"
+    if json_body is not None:
+        return json.dumps(json_body, ensure_ascii=False).encode(), "application/json"
+    return b"", None
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
