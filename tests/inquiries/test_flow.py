@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -70,6 +71,19 @@ async def test_replayed_and_forged_callbacks_change_nothing(broker: Broker) -> N
     assert forged.status_code == 400
     result = await broker.result(created.json()["id"])
     assert result["status"] == "completed"
+
+
+async def test_two_simultaneous_callbacks_finish_the_inquiry_once(broker: Broker) -> None:
+    # Both find the pending inquiry by its state; the guarded UPDATE lets one of them in.
+    created = await broker.create("momiji_rest")
+    callback = await broker.consent(created.json()["authorization_url"])
+    first, second = await asyncio.gather(broker.callback(callback), broker.callback(callback))
+    assert sorted([first.status_code, second.status_code]) == [303, 400]
+    refused = first if first.status_code == 400 else second
+    assert "already used" in refused.text
+    result = await broker.result(created.json()["id"])
+    assert result["status"] == "completed"
+    assert result["match_overall"] == "match"
 
 
 async def test_wrong_issuer_parameter_fails_the_inquiry(broker: Broker) -> None:
