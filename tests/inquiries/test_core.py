@@ -52,11 +52,5 @@ def test_release_never_passes_unrequested_claims(returned: set[str], allowed: se
     assert released["verification"] == verified["verification"]
 
 
-def test_only_pending_can_finish() -> None:
-    assert core.can_finish(core.PENDING)
-    for status in core.FINAL_STATUSES:
-        assert not core.can_finish(status)
-
-
 def test_digest_is_canonical() -> None:
     assert core.content_digest({"b": 1, "a": "髙"}) == core.content_digest({"a": "髙", "b": 1})

@@ -35,11 +35,6 @@ RETRY_DELAYS: Final = (
 )
 
 
-def can_finish(status: str) -> bool:
-    """Only a pending inquiry may move, and only once: to one of the final statuses."""
-    return status == PENDING
-
-
 def callback_verdict(
     *, expired: bool, issuer_problem: str | None, error: str | None, code: str | None
 ) -> tuple[str, str] | None:
