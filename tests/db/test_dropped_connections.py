@@ -14,12 +14,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from support.platform import ADMIN_HEADERS, platform_settings, running_platform
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("pre_ping", [False, True])
 async def test_requests_after_the_server_dropped_every_connection_succeed(
     database_url: str, pre_ping: bool
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("a PostgreSQL server closing its connections")
     settings = platform_settings(database_url, database_pre_ping=pre_ping)
     async with running_platform(settings) as platform:
         for _ in range(3):
