@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from honnin.banks.connection import BankConnection, open_connection
 from honnin.contracts.errors import BankNotFoundError
 from honnin.contracts.models import Bank
+from honnin.gateway.cache import TTLCache
 from honnin.security.aead import KeyRing
 
 
@@ -32,26 +33,17 @@ class ConnectionProfiles:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._key_ring = key_ring
-        self._ttl = ttl_seconds
-        self._monotonic = monotonic
-        self._entries: dict[str, tuple[float, BankConnection]] = {}
-        self._generation = 0
+        self._cache: TTLCache[str, BankConnection] = TTLCache(ttl=ttl_seconds, monotonic=monotonic)
 
     async def open(self, session: AsyncSession, bank_id: str) -> BankConnection:
         """The bank's opened profile; raises when the bank is unknown or not configured."""
-        entry = self._entries.get(bank_id)
-        if entry is not None and entry[0] > self._monotonic():
-            return entry[1]
-        generation = self._generation
+        return await self._cache.get_or_load(bank_id, lambda: self._load(session, bank_id))
+
+    async def _load(self, session: AsyncSession, bank_id: str) -> BankConnection:
         bank = await session.get(Bank, bank_id)
         if bank is None:
             raise BankNotFoundError(f"no bank {bank_id}")
-        connection = open_connection(bank_id, bank.profile, self._key_ring)
-        # A change committed while this read ran must not be overwritten by what it read.
-        if self._ttl > 0 and generation == self._generation:
-            self._entries[bank_id] = (self._monotonic() + self._ttl, connection)
-        return connection
+        return open_connection(bank_id, bank.profile, self._key_ring)
 
     def invalidate(self) -> None:
-        self._generation += 1
-        self._entries.clear()
+        self._cache.clear()
