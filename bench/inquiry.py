@@ -126,12 +126,8 @@ class Bench:
         self.bank = bank
         self.bank_url = bank_url
         self.honnin_url = honnin_url
-        # Idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them
-        # from its side (httpx's default expiry is also 5 s: a request could race the close).
-        limits = httpx.Limits(
-            max_connections=400, max_keepalive_connections=400, keepalive_expiry=2.0
-        )
-        self.http = httpx.AsyncClient(timeout=60, limits=limits)
+        # Setup only (operator API, token, bank discovery); the measured flows use the agent.
+        self.http = httpx.AsyncClient(timeout=60)
         self.agent = UserAgent(timeout=60)
         self.headers: dict[str, str] = {}
         self.callback = ""
