@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -83,6 +84,18 @@ async def test_failed_delivery_is_retried_with_backoff(
     assert payload["data"]["status"] == "denied"
     ids = {r.headers["webhook-id"] for r in receiver.received}
     assert len(ids) == 1
+
+
+async def test_concurrent_dispatchers_send_a_delivery_once(
+    broker: Broker, receiver: WebhookReceiver
+) -> None:
+    # The finished inquiry also wakes the maintenance loop: three dispatchers race for one
+    # due row; its lease is moved by a guarded UPDATE, so exactly one of them sends it.
+    await broker.run("kaede_xml", decision="deny")
+    dispatcher = broker.platform.app.state.webhooks
+    await asyncio.gather(*(dispatcher.deliver_due() for _ in range(2)))
+    await broker.platform.app.state.maintenance.run_once()
+    assert len(receiver.received) == 1, receiver.received
 
 
 def test_retry_schedule_gives_up() -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
@@ -76,7 +76,20 @@ class WebhookDispatcher:
             rows = (await session.execute(query)).all()
             claimed = []
             for delivery, url in rows:
-                delivery.next_attempt_at = now + CLAIM_LEASE
+                # Guarded by the due time just read: SQLite has no FOR UPDATE, so two
+                # dispatchers may read the same row; only one of them moves its lease.
+                leased = await session.execute(
+                    update(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.id == delivery.id,
+                        WebhookDelivery.status == "pending",
+                        WebhookDelivery.next_attempt_at == delivery.next_attempt_at,
+                    )
+                    .values(next_attempt_at=now + CLAIM_LEASE)
+                    .execution_options(synchronize_session=False)
+                )
+                if leased.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
                 claimed.append(
                     _Claimed(
                         id=delivery.id,
