@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from honnin.db.sqlite_driver import one_hop_dbapi
+
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -41,7 +43,12 @@ def create_engine(
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
+        extra: dict[str, Any] = {}
+        if parsed.get_driver_name() == "aiosqlite":
+            extra["module"] = one_hop_dbapi()  # one thread hand-off per statement
+        engine = create_async_engine(
+            url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, **extra
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         return engine
     # No ping per checkout by default (asyncpg's costs three round trips: BEGIN, ";",
