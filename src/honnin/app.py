@@ -218,13 +218,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         max_body_bytes=settings.max_body_bytes,
         metrics=HttpMetrics(registry),
     )
+    # FastAPI tries routes in the order they were added, so the routers every bank inquiry
+    # passes (enterprise API, then the user's way through the broker) go first.
+    install_gateway(
+        app,
+        gateway,
+        enterprise_routers=(
+            inquiries_api.router,
+            contracts_api.enterprise_router,
+            auth_api.keys_router,
+            trace_api.enterprise_router,
+            verifications_api.router,
+        ),
+    )
     for router in (
+        inquiries_api.broker_router,
         ops.router,
         auth_api.oauth_router,
         auth_api.admin_keys_router,
         contracts_api.admin_router,
         banks_api.admin_router,
-        inquiries_api.broker_router,
         trace_api.admin_router,
         trace_console.console_router,
         trace_console.receipts_router,
@@ -234,17 +247,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         verifications_console.console_router,
     ):
         app.include_router(router)
-    install_gateway(
-        app,
-        gateway,
-        enterprise_routers=(
-            contracts_api.enterprise_router,
-            auth_api.keys_router,
-            inquiries_api.router,
-            trace_api.enterprise_router,
-            verifications_api.router,
-        ),
-    )
     return app
 
 

@@ -88,7 +88,7 @@ def install_gateway(
 
     app.state.gateway = gateway
     app.state.bank_flow = gateway.bank_flow
-    app.include_router(api.admin_router)
     for router in enterprise_routers:
         app.include_router(router, dependencies=[Depends(enterprise_policy)])
+    app.include_router(api.admin_router)
     return gateway
