@@ -18,11 +18,12 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
 
 from honnin.banks.connection import BankConnection
 from honnin.banks.connector import BankConnector
@@ -151,6 +152,61 @@ class InquiryView:
     purged: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """What finishing a pending inquiry needs, read once (with the enterprise's webhook URL)."""
+
+    id: str
+    enterprise_id: str
+    bank_id: str
+    purpose: str
+    claims: list[str]
+    return_url: str
+    created_at: datetime
+    expires_at: datetime
+    sealed_applicant: bytes
+    sealed_flow_secrets: bytes | None
+    webhook_url: str | None
+
+
+# Core statements on the hot path: the unit of work's bookkeeping (identity map, flush
+# planning) cost more than the statements for rows that are written once or only read.
+_INQUIRIES = cast("Table", Inquiry.__table__)
+_WEBHOOK_DELIVERIES = cast("Table", WebhookDelivery.__table__)
+_PENDING_COLUMNS = (
+    *(getattr(Inquiry, f.name) for f in dataclasses.fields(_Pending) if f.name != "webhook_url"),
+    Enterprise.webhook_url,
+)
+
+
+_VIEW_COLUMNS = (
+    Inquiry.id,
+    Inquiry.enterprise_id,
+    Inquiry.status,
+    Inquiry.bank_id,
+    Inquiry.purpose,
+    Inquiry.claims,
+    Inquiry.failure_code,
+    Inquiry.created_at,
+    Inquiry.expires_at,
+    Inquiry.finished_at,
+    Inquiry.sealed_flow_secrets,
+    Inquiry.sealed_result,
+    Inquiry.result_digest,
+    Inquiry.match_overall,
+    Inquiry.delivered_at,
+    Inquiry.purged_at,
+)
+
+
+def _select_pending() -> Select[Any]:
+    return (
+        select(*_PENDING_COLUMNS)
+        .join(Enterprise, Enterprise.id == Inquiry.enterprise_id)
+        .where(Inquiry.status == core.PENDING)
+    )
+
+
 @dataclass(frozen=True)
 class CallbackOutcome:
     inquiry_id: str
@@ -255,7 +311,12 @@ class InquiryService:
                     raise IdempotencyConflictError(
                         "this Idempotency-Key was used with a different request"
                     )
-                return self._created(existing, self._flow_secrets(existing))
+                return self._created(
+                    existing.id,
+                    existing.status,
+                    existing.expires_at,
+                    self._flow_secrets(existing.id, existing.sealed_flow_secrets),
+                )
         contract = await self._contracts.authorize(
             session, enterprise_id=enterprise_id, bank_id=bank_id, claims=claims, purpose=purpose
         )
@@ -284,25 +345,28 @@ class InquiryService:
             code_verifier=secrets.token_urlsafe(48),
             start_token=secrets.token_urlsafe(32),
         )
-        row = Inquiry(
-            id=inquiry_id,
-            enterprise_id=enterprise_id,
-            bank_id=bank_id,
-            contract_id=contract.id,
-            purpose=purpose,
-            claims=sorted(set(claims)),
-            return_url=return_url,
-            status=core.PENDING,
-            start_token_digest=core.token_digest(flow.start_token),
-            state_digest=core.token_digest(flow.state),
-            sealed_applicant=self._seal(inquiry_id, "applicant", dict(applicant)),
-            sealed_flow_secrets=self._seal(inquiry_id, "flow", flow.__dict__),
-            idempotency_key=idempotency_key,
-            request_digest=request_digest,
-            created_at=now,
-            expires_at=now + self._consent_ttl,
+        expires_at = now + self._consent_ttl
+        stored_claims = sorted(set(claims))
+        await session.execute(
+            insert(_INQUIRIES).values(
+                id=inquiry_id,
+                enterprise_id=enterprise_id,
+                bank_id=bank_id,
+                contract_id=contract.id,
+                purpose=purpose,
+                claims=stored_claims,
+                return_url=return_url,
+                status=core.PENDING,
+                start_token_digest=core.token_digest(flow.start_token),
+                state_digest=core.token_digest(flow.state),
+                sealed_applicant=self._seal(inquiry_id, "applicant", dict(applicant)),
+                sealed_flow_secrets=self._seal(inquiry_id, "flow", flow.__dict__),
+                idempotency_key=idempotency_key,
+                request_digest=request_digest,
+                created_at=now,
+                expires_at=expires_at,
+            )
         )
-        session.add(row)
         await self._events.record(
             session,
             kind="inquiry.created",
@@ -310,21 +374,26 @@ class InquiryService:
             enterprise_id=enterprise_id,
             bank_id=bank_id,
             method="bank_inquiry",
-            claims=row.claims,
+            claims=stored_claims,
             purpose=purpose,
             outcome="pending_consent",
         )
-        return self._created(row, flow, rate_headers)
+        return self._created(inquiry_id, core.PENDING, expires_at, flow, rate_headers)
 
     def _created(
-        self, row: Inquiry, flow: _FlowSecrets | None, headers: Mapping[str, str] | None = None
+        self,
+        inquiry_id: str,
+        status: str,
+        expires_at: datetime,
+        flow: _FlowSecrets | None,
+        headers: Mapping[str, str] | None = None,
     ) -> CreatedInquiry:
         url = self._start_url(flow) if flow else ""
         return CreatedInquiry(
-            id=row.id,
-            status=row.status,
+            id=inquiry_id,
+            status=status,
             authorization_url=url,
-            expires_at=row.expires_at,
+            expires_at=expires_at,
             rate_limit_headers=dict(headers or {}),
         )
 
@@ -336,16 +405,18 @@ class InquiryService:
     async def get(
         self, session: AsyncSession, *, enterprise_id: str, inquiry_id: str
     ) -> InquiryView:
-        row = await session.get(Inquiry, inquiry_id)
+        row = (
+            await session.execute(select(*_VIEW_COLUMNS).where(Inquiry.id == inquiry_id))
+        ).first()
         # Another enterprise's inquiry is indistinguishable from a missing one.
         if row is None or row.enterprise_id != enterprise_id:
             raise InquiryNotFoundError(f"no inquiry {inquiry_id}")
         result = None
         if row.sealed_result is not None:
             result = self._open(row.id, "result", row.sealed_result)
-            if row.delivered_at is None:
-                # The first time the enterprise reads the data is when it was delivered.
-                row.delivered_at = self._clock.now()
+            # The first time the enterprise reads the data is when it was delivered; of two
+            # first reads at once, one records it.
+            if row.delivered_at is None and await self._mark_delivered(session, row.id):
                 await self._events.record(
                     session,
                     kind="delivered",
@@ -357,7 +428,11 @@ class InquiryService:
                     purpose=row.purpose,
                     outcome="delivered",
                 )
-        flow = self._flow_secrets(row) if row.status == core.PENDING else None
+        flow = (
+            self._flow_secrets(row.id, row.sealed_flow_secrets)
+            if row.status == core.PENDING
+            else None
+        )
         return InquiryView(
             id=row.id,
             status=row.status,
@@ -375,6 +450,14 @@ class InquiryService:
             purged=row.purged_at is not None,
         )
 
+    async def _mark_delivered(self, session: AsyncSession, inquiry_id: str) -> bool:
+        marked = await session.execute(
+            update(_INQUIRIES)
+            .where(Inquiry.id == inquiry_id, Inquiry.delivered_at.is_(None))
+            .values(delivered_at=self._clock.now())
+        )
+        return bool(marked.rowcount == 1)  # type: ignore[attr-defined]
+
     def webhook_secret(self, enterprise_id: str) -> str:
         return core.display_secret(
             core.enterprise_webhook_secret(self._webhook_master_secret, enterprise_id)
@@ -386,12 +469,23 @@ class InquiryService:
         """Where the bank's consent begins for the user holding ``start_token``."""
         digest = core.token_digest(start_token)
         async with self._database.session() as session:
-            row = await session.scalar(select(Inquiry).where(Inquiry.start_token_digest == digest))
+            row = (
+                await session.execute(
+                    select(
+                        Inquiry.id,
+                        Inquiry.status,
+                        Inquiry.expires_at,
+                        Inquiry.bank_id,
+                        Inquiry.claims,
+                        Inquiry.sealed_flow_secrets,
+                    ).where(Inquiry.start_token_digest == digest)
+                )
+            ).first()
             if row is None:
                 raise InvalidCallbackError("this link is not valid")
             if row.status != core.PENDING or self._clock.now() >= row.expires_at:
                 raise InvalidCallbackError("this identity check has already ended")
-            flow = self._flow_secrets(row)
+            flow = self._flow_secrets(row.id, row.sealed_flow_secrets)
             if flow is None:
                 raise InvalidCallbackError("this identity check has already ended")
             connection = await self._profiles.open(session, row.bank_id)
@@ -420,15 +514,14 @@ class InquiryService:
             raise InvalidCallbackError("the bank's answer has no state")
         state_digest = core.token_digest(state)
         async with self._database.session() as session:
-            row = await session.scalar(
-                select(Inquiry).where(
-                    Inquiry.state_digest == state_digest, Inquiry.status == core.PENDING
-                )
-            )
-            if row is None:
+            found = (
+                await session.execute(_select_pending().where(Inquiry.state_digest == state_digest))
+            ).first()
+            if found is None:
                 raise InvalidCallbackError("this answer is unknown or was already used")
+            row = _Pending(*found)
             connection = await self._profiles.open(session, row.bank_id)
-        flow = self._flow_secrets(row)
+        flow = self._flow_secrets(row.id, row.sealed_flow_secrets)
         if flow is None:
             raise InvalidCallbackError("this answer is unknown or was already used")
         verdict = core.callback_verdict(
@@ -488,7 +581,7 @@ class InquiryService:
             return "issuer_missing"
         return None
 
-    async def _claim_with_consent(self, row: Inquiry, state_digest: str) -> str | None:
+    async def _claim_with_consent(self, row: _Pending, state_digest: str) -> str | None:
         """Consume the state and record the consent (and the user's receipt), in one
         transaction; returns the receipt URL. A replayed or concurrent callback finds the
         state already consumed and changes nothing."""
@@ -558,7 +651,7 @@ class InquiryService:
 
     async def _finish(
         self,
-        row: Inquiry,
+        row: _Pending,
         status: str,
         *,
         failure_code: str | None = None,
@@ -610,7 +703,7 @@ class InquiryService:
     async def _after_finish(
         self,
         session: AsyncSession,
-        row: Inquiry,
+        row: _Pending,
         *,
         status: str,
         failure_code: str | None,
@@ -656,37 +749,37 @@ class InquiryService:
     async def _after_finish_webhook(
         self,
         session: AsyncSession,
-        row: Inquiry,
+        row: _Pending,
         *,
         status: str,
         failure_code: str | None,
         now: datetime,
     ) -> bool:
-        """Queue the webhook of the final transition; False when the enterprise has none."""
-        webhook_url = await session.scalar(
-            select(Enterprise.webhook_url).where(Enterprise.id == row.enterprise_id)
-        )
-        if webhook_url:
-            session.add(
-                WebhookDelivery(
-                    id=new_id("msg"),
-                    enterprise_id=row.enterprise_id,
-                    object_id=row.id,
-                    event_type=core.WEBHOOK_EVENT,
-                    payload=core.webhook_payload(
-                        inquiry_id=row.id,
-                        status=status,
-                        failure_code=failure_code,
-                        finished_at=now.isoformat(),
-                    ),
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+        """Queue the webhook of the final transition; False when the enterprise has none.
+
+        The URL was read with the pending inquiry; one changed since then applies to the
+        next inquiry (the dispatcher sends to the URL current at delivery time)."""
+        if not row.webhook_url:
+            return False
+        await session.execute(
+            insert(_WEBHOOK_DELIVERIES).values(
+                id=new_id("msg"),
+                enterprise_id=row.enterprise_id,
+                object_id=row.id,
+                event_type=core.WEBHOOK_EVENT,
+                payload=core.webhook_payload(
+                    inquiry_id=row.id,
+                    status=status,
+                    failure_code=failure_code,
+                    finished_at=now.isoformat(),
+                ),
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
             )
-            return True
-        return False
+        )
+        return True
 
     # -- housekeeping ----------------------------------------------------------------------
 
@@ -694,15 +787,13 @@ class InquiryService:
         """Pending inquiries whose consent window closed become ``expired``."""
         now = self._clock.now()
         async with self._database.session() as session:
-            rows = (
-                await session.scalars(
-                    select(Inquiry)
-                    .where(Inquiry.status == core.PENDING, Inquiry.expires_at <= now)
-                    .limit(limit)
+            found = (
+                await session.execute(
+                    _select_pending().where(Inquiry.expires_at <= now).limit(limit)
                 )
             ).all()
         done = 0
-        for row in rows:
+        for row in (_Pending(*values) for values in found):
             try:
                 await self._finish(row, core.EXPIRED, failure_code="consent_expired")
                 done += 1
@@ -749,8 +840,8 @@ class InquiryService:
     def _open(self, inquiry_id: str, name: str, sealed: bytes) -> Any:
         return json.loads(self._key_ring.decrypt(sealed, associated_data=_aad(inquiry_id, name)))
 
-    def _flow_secrets(self, row: Inquiry) -> _FlowSecrets | None:
-        if row.sealed_flow_secrets is None:
+    def _flow_secrets(self, inquiry_id: str, sealed: bytes | None) -> _FlowSecrets | None:
+        if sealed is None:
             return None
-        data = self._open(row.id, "flow", row.sealed_flow_secrets)
+        data = self._open(inquiry_id, "flow", sealed)
         return _FlowSecrets(**data)

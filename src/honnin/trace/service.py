@@ -84,6 +84,7 @@ from honnin.trace.models import TraceEventRow, TraceReceipt
 _T = TraceEventRow.__table__.c
 # On the table, not the entity: the ORM's bulk INSERT path costs more than the statement.
 _INSERT_EVENT = insert(cast("Table", TraceEventRow.__table__))
+_RECEIPTS = cast("Table", TraceReceipt.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +303,7 @@ class TraceService:
             raise InvalidTraceEventError("pass either an event or keywords, not both")
         # A Core INSERT in the caller's transaction: the unit of work's bookkeeping for a
         # row nobody reads back cost more than the statement (every state change records one).
-        await session.execute(_INSERT_EVENT, [self._row(event, self._clock.now())])
+        await session.execute(_INSERT_EVENT, self._row(event, self._clock.now()))
 
     @staticmethod
     def _row(event: TraceEvent, at: datetime) -> dict[str, Any]:
@@ -409,23 +410,27 @@ class TraceService:
         """Create the user's receipt link after consent; the token is shown once."""
         token = secrets.token_urlsafe(32)
         now = self._clock.now()
-        receipt = TraceReceipt(
-            id=new_id("rcpt"),
-            token_digest=_token_digest(token),
-            object_type=object_type,
-            object_id=object_id,
-            enterprise_id=enterprise_id,
-            bank_id=bank_id,
-            purpose=purpose,
-            created_at=now,
-            expires_at=now + self._receipt_ttl,
+        receipt_id = new_id("rcpt")
+        expires_at = now + self._receipt_ttl
+        # A Core INSERT, like events: issued once per consent and not read back here.
+        await session.execute(
+            insert(_RECEIPTS).values(
+                id=receipt_id,
+                token_digest=_token_digest(token),
+                object_type=object_type,
+                object_id=object_id,
+                enterprise_id=enterprise_id,
+                bank_id=bank_id,
+                purpose=purpose,
+                created_at=now,
+                expires_at=expires_at,
+            )
         )
-        session.add(receipt)
         return IssuedReceipt(
-            id=receipt.id,
+            id=receipt_id,
             token=token,
             url=f"{self._base_url}/receipts/{token}",
-            expires_at=receipt.expires_at,
+            expires_at=expires_at,
         )
 
     async def _receipt(self, session: AsyncSession, token: str, *, lock: bool) -> TraceReceipt:
