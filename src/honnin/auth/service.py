@@ -15,7 +15,7 @@ from typing import Any
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, import_key
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -284,14 +284,16 @@ class ClientService:
     @staticmethod
     async def _is_active(session: AsyncSession, client_id: str) -> bool:
         # Two status columns, not the client entity: this runs on every enterprise request.
-        found = (
-            await session.execute(
-                select(OAuthClient.status, Enterprise.status)
-                .join(Enterprise, Enterprise.id == OAuthClient.enterprise_id)
-                .where(OAuthClient.client_id == client_id)
-            )
-        ).first()
+        found = (await session.execute(_SELECT_ACTIVE, {"b_client_id": client_id})).first()
         return found is not None and found[0] == "active" and found[1] == "active"
+
+
+# Built once: this runs on every enterprise request.
+_SELECT_ACTIVE = (
+    select(OAuthClient.status, Enterprise.status)
+    .join(Enterprise, Enterprise.id == OAuthClient.enterprise_id)
+    .where(OAuthClient.client_id == bindparam("b_client_id"))
+)
 
 
 def _unverified_kid(token: str) -> str | None:

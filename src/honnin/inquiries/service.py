@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 import structlog
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
@@ -169,8 +169,9 @@ class _Pending:
     webhook_url: str | None
 
 
-# Core statements on the hot path: the unit of work's bookkeeping (identity map, flush
-# planning) cost more than the statements for rows that are written once or only read.
+# Core statements on the hot path, built once: the unit of work's bookkeeping (identity
+# map, flush planning) and building a statement's expression tree and cache key on every
+# call cost more than executing it. Values travel as bound parameters.
 _INQUIRIES = cast("Table", Inquiry.__table__)
 _WEBHOOK_DELIVERIES = cast("Table", WebhookDelivery.__table__)
 _PENDING_COLUMNS = (
@@ -205,6 +206,37 @@ def _select_pending() -> Select[Any]:
         .join(Enterprise, Enterprise.id == Inquiry.enterprise_id)
         .where(Inquiry.status == core.PENDING)
     )
+
+
+_INSERT_INQUIRY = insert(_INQUIRIES)
+_INSERT_WEBHOOK = insert(_WEBHOOK_DELIVERIES)
+_SELECT_START = select(
+    Inquiry.id,
+    Inquiry.status,
+    Inquiry.expires_at,
+    Inquiry.bank_id,
+    Inquiry.claims,
+    Inquiry.sealed_flow_secrets,
+).where(Inquiry.start_token_digest == bindparam("b_digest"))
+_SELECT_PENDING_BY_STATE = _select_pending().where(Inquiry.state_digest == bindparam("b_state"))
+_SELECT_VIEW = select(*_VIEW_COLUMNS).where(Inquiry.id == bindparam("b_id"))
+_MARK_DELIVERED = (
+    update(_INQUIRIES)
+    .where(Inquiry.id == bindparam("b_id"), Inquiry.delivered_at.is_(None))
+    .values(delivered_at=bindparam("b_now"))
+)
+_CLAIM_WITH_CONSENT = (
+    update(_INQUIRIES)
+    .where(
+        Inquiry.id == bindparam("b_id"),
+        Inquiry.state_digest == bindparam("b_state"),
+        Inquiry.status == core.PENDING,
+    )
+    .values(state_digest=bindparam("b_consumed"), consented_at=bindparam("b_now"))
+)
+# The SET columns of a final transition are the parameters' keys (they vary with outcome).
+_FINISH = update(_INQUIRIES).where(Inquiry.id == bindparam("b_id"), Inquiry.status == core.PENDING)
+_FINISH_CLAIMING = _FINISH.where(Inquiry.state_digest == bindparam("b_state"))
 
 
 @dataclass(frozen=True)
@@ -348,24 +380,25 @@ class InquiryService:
         expires_at = now + self._consent_ttl
         stored_claims = sorted(set(claims))
         await session.execute(
-            insert(_INQUIRIES).values(
-                id=inquiry_id,
-                enterprise_id=enterprise_id,
-                bank_id=bank_id,
-                contract_id=contract.id,
-                purpose=purpose,
-                claims=stored_claims,
-                return_url=return_url,
-                status=core.PENDING,
-                start_token_digest=core.token_digest(flow.start_token),
-                state_digest=core.token_digest(flow.state),
-                sealed_applicant=self._seal(inquiry_id, "applicant", dict(applicant)),
-                sealed_flow_secrets=self._seal(inquiry_id, "flow", flow.__dict__),
-                idempotency_key=idempotency_key,
-                request_digest=request_digest,
-                created_at=now,
-                expires_at=expires_at,
-            )
+            _INSERT_INQUIRY,
+            {
+                "id": inquiry_id,
+                "enterprise_id": enterprise_id,
+                "bank_id": bank_id,
+                "contract_id": contract.id,
+                "purpose": purpose,
+                "claims": stored_claims,
+                "return_url": return_url,
+                "status": core.PENDING,
+                "start_token_digest": core.token_digest(flow.start_token),
+                "state_digest": core.token_digest(flow.state),
+                "sealed_applicant": self._seal(inquiry_id, "applicant", dict(applicant)),
+                "sealed_flow_secrets": self._seal(inquiry_id, "flow", flow.__dict__),
+                "idempotency_key": idempotency_key,
+                "request_digest": request_digest,
+                "created_at": now,
+                "expires_at": expires_at,
+            },
         )
         await self._events.record(
             session,
@@ -405,9 +438,7 @@ class InquiryService:
     async def get(
         self, session: AsyncSession, *, enterprise_id: str, inquiry_id: str
     ) -> InquiryView:
-        row = (
-            await session.execute(select(*_VIEW_COLUMNS).where(Inquiry.id == inquiry_id))
-        ).first()
+        row = (await session.execute(_SELECT_VIEW, {"b_id": inquiry_id})).first()
         # Another enterprise's inquiry is indistinguishable from a missing one.
         if row is None or row.enterprise_id != enterprise_id:
             raise InquiryNotFoundError(f"no inquiry {inquiry_id}")
@@ -452,9 +483,7 @@ class InquiryService:
 
     async def _mark_delivered(self, session: AsyncSession, inquiry_id: str) -> bool:
         marked = await session.execute(
-            update(_INQUIRIES)
-            .where(Inquiry.id == inquiry_id, Inquiry.delivered_at.is_(None))
-            .values(delivered_at=self._clock.now())
+            _MARK_DELIVERED, {"b_id": inquiry_id, "b_now": self._clock.now()}
         )
         return bool(marked.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -469,18 +498,7 @@ class InquiryService:
         """Where the bank's consent begins for the user holding ``start_token``."""
         digest = core.token_digest(start_token)
         async with self._database.session() as session:
-            row = (
-                await session.execute(
-                    select(
-                        Inquiry.id,
-                        Inquiry.status,
-                        Inquiry.expires_at,
-                        Inquiry.bank_id,
-                        Inquiry.claims,
-                        Inquiry.sealed_flow_secrets,
-                    ).where(Inquiry.start_token_digest == digest)
-                )
-            ).first()
+            row = (await session.execute(_SELECT_START, {"b_digest": digest})).first()
             if row is None:
                 raise InvalidCallbackError("this link is not valid")
             if row.status != core.PENDING or self._clock.now() >= row.expires_at:
@@ -515,7 +533,7 @@ class InquiryService:
         state_digest = core.token_digest(state)
         async with self._database.session() as session:
             found = (
-                await session.execute(_select_pending().where(Inquiry.state_digest == state_digest))
+                await session.execute(_SELECT_PENDING_BY_STATE, {"b_state": state_digest})
             ).first()
             if found is None:
                 raise InvalidCallbackError("this answer is unknown or was already used")
@@ -587,13 +605,13 @@ class InquiryService:
         state already consumed and changes nothing."""
         async with self._database.transaction() as session:
             claimed = await session.execute(
-                update(Inquiry)
-                .where(
-                    Inquiry.id == row.id,
-                    Inquiry.state_digest == state_digest,
-                    Inquiry.status == core.PENDING,
-                )
-                .values(state_digest=_consumed(row.id), consented_at=self._clock.now())
+                _CLAIM_WITH_CONSENT,
+                {
+                    "b_id": row.id,
+                    "b_state": state_digest,
+                    "b_consumed": _consumed(row.id),
+                    "b_now": self._clock.now(),
+                },
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 raise InvalidCallbackError("this answer is unknown or was already used")
@@ -682,12 +700,14 @@ class InquiryService:
             values["sealed_bank_payload"] = self._key_ring.encrypt(
                 raw, associated_data=_aad(inquiry_id, "bank_payload")
             )
-        guard = [Inquiry.id == inquiry_id, Inquiry.status == core.PENDING]
+        statement = _FINISH
+        values["b_id"] = inquiry_id
         if claim is not None:
-            guard.append(Inquiry.state_digest == claim)
+            statement = _FINISH_CLAIMING
+            values["b_state"] = claim
             values["state_digest"] = _consumed(inquiry_id)
         async with self._database.transaction() as session:
-            guarded = await session.execute(update(Inquiry).where(*guard).values(**values))
+            guarded = await session.execute(statement, values)
             if guarded.rowcount != 1:  # type: ignore[attr-defined]
                 raise InvalidCallbackError("this identity check has already ended")
             await self._after_finish(
@@ -762,22 +782,23 @@ class InquiryService:
         if not row.webhook_url:
             return False
         await session.execute(
-            insert(_WEBHOOK_DELIVERIES).values(
-                id=new_id("msg"),
-                enterprise_id=row.enterprise_id,
-                object_id=row.id,
-                event_type=core.WEBHOOK_EVENT,
-                payload=core.webhook_payload(
+            _INSERT_WEBHOOK,
+            {
+                "id": new_id("msg"),
+                "enterprise_id": row.enterprise_id,
+                "object_id": row.id,
+                "event_type": core.WEBHOOK_EVENT,
+                "payload": core.webhook_payload(
                     inquiry_id=row.id,
                     status=status,
                     failure_code=failure_code,
                     finished_at=now.isoformat(),
                 ),
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
         )
         return True
 

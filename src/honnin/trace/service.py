@@ -84,7 +84,7 @@ from honnin.trace.models import TraceEventRow, TraceReceipt
 _T = TraceEventRow.__table__.c
 # On the table, not the entity: the ORM's bulk INSERT path costs more than the statement.
 _INSERT_EVENT = insert(cast("Table", TraceEventRow.__table__))
-_RECEIPTS = cast("Table", TraceReceipt.__table__)
+_INSERT_RECEIPT = insert(cast("Table", TraceReceipt.__table__))
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,17 +414,18 @@ class TraceService:
         expires_at = now + self._receipt_ttl
         # A Core INSERT, like events: issued once per consent and not read back here.
         await session.execute(
-            insert(_RECEIPTS).values(
-                id=receipt_id,
-                token_digest=_token_digest(token),
-                object_type=object_type,
-                object_id=object_id,
-                enterprise_id=enterprise_id,
-                bank_id=bank_id,
-                purpose=purpose,
-                created_at=now,
-                expires_at=expires_at,
-            )
+            _INSERT_RECEIPT,
+            {
+                "id": receipt_id,
+                "token_digest": _token_digest(token),
+                "object_type": object_type,
+                "object_id": object_id,
+                "enterprise_id": enterprise_id,
+                "bank_id": bank_id,
+                "purpose": purpose,
+                "created_at": now,
+                "expires_at": expires_at,
+            },
         )
         return IssuedReceipt(
             id=receipt_id,
