@@ -10,12 +10,12 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, import_key
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -289,10 +289,14 @@ class ClientService:
 
 
 # Built once: this runs on every enterprise request.
+_CLIENTS = cast("Table", OAuthClient.__table__).c
+_ENTERPRISES = cast("Table", Enterprise.__table__).c
+# Table columns: naming the mapped classes would send it down the ORM's execution path.
 _SELECT_ACTIVE = (
-    select(OAuthClient.status, Enterprise.status)
-    .join(Enterprise, Enterprise.id == OAuthClient.enterprise_id)
-    .where(OAuthClient.client_id == bindparam("b_client_id"))
+    select(_CLIENTS.status, _ENTERPRISES.status)
+    .select_from(OAuthClient.__table__)
+    .join(Enterprise.__table__, _ENTERPRISES.id == _CLIENTS.enterprise_id)
+    .where(_CLIENTS.client_id == bindparam("b_client_id"))
 )
 
 

@@ -174,69 +174,66 @@ class _Pending:
 # call cost more than executing it. Values travel as bound parameters.
 _INQUIRIES = cast("Table", Inquiry.__table__)
 _WEBHOOK_DELIVERIES = cast("Table", WebhookDelivery.__table__)
+_ENTERPRISES = cast("Table", Enterprise.__table__)
+# Table columns, not the mapped attributes: a statement naming an ORM entity takes the
+# ORM's execution path (entity loading, statement annotation) even for plain rows.
+_I = _INQUIRIES.c
 _PENDING_COLUMNS = (
-    *(getattr(Inquiry, f.name) for f in dataclasses.fields(_Pending) if f.name != "webhook_url"),
-    Enterprise.webhook_url,
+    *(_I[f.name] for f in dataclasses.fields(_Pending) if f.name != "webhook_url"),
+    _ENTERPRISES.c.webhook_url,
 )
-
-
 _VIEW_COLUMNS = (
-    Inquiry.id,
-    Inquiry.enterprise_id,
-    Inquiry.status,
-    Inquiry.bank_id,
-    Inquiry.purpose,
-    Inquiry.claims,
-    Inquiry.failure_code,
-    Inquiry.created_at,
-    Inquiry.expires_at,
-    Inquiry.finished_at,
-    Inquiry.sealed_flow_secrets,
-    Inquiry.sealed_result,
-    Inquiry.result_digest,
-    Inquiry.match_overall,
-    Inquiry.delivered_at,
-    Inquiry.purged_at,
+    _I.id,
+    _I.enterprise_id,
+    _I.status,
+    _I.bank_id,
+    _I.purpose,
+    _I.claims,
+    _I.failure_code,
+    _I.created_at,
+    _I.expires_at,
+    _I.finished_at,
+    _I.sealed_flow_secrets,
+    _I.sealed_result,
+    _I.result_digest,
+    _I.match_overall,
+    _I.delivered_at,
+    _I.purged_at,
 )
 
 
 def _select_pending() -> Select[Any]:
     return (
         select(*_PENDING_COLUMNS)
-        .join(Enterprise, Enterprise.id == Inquiry.enterprise_id)
-        .where(Inquiry.status == core.PENDING)
+        .join(_ENTERPRISES, _ENTERPRISES.c.id == _I.enterprise_id)
+        .where(_I.status == core.PENDING)
     )
 
 
 _INSERT_INQUIRY = insert(_INQUIRIES)
 _INSERT_WEBHOOK = insert(_WEBHOOK_DELIVERIES)
 _SELECT_START = select(
-    Inquiry.id,
-    Inquiry.status,
-    Inquiry.expires_at,
-    Inquiry.bank_id,
-    Inquiry.claims,
-    Inquiry.sealed_flow_secrets,
-).where(Inquiry.start_token_digest == bindparam("b_digest"))
-_SELECT_PENDING_BY_STATE = _select_pending().where(Inquiry.state_digest == bindparam("b_state"))
-_SELECT_VIEW = select(*_VIEW_COLUMNS).where(Inquiry.id == bindparam("b_id"))
+    _I.id, _I.status, _I.expires_at, _I.bank_id, _I.claims, _I.sealed_flow_secrets
+).where(_I.start_token_digest == bindparam("b_digest"))
+_SELECT_PENDING_BY_STATE = _select_pending().where(_I.state_digest == bindparam("b_state"))
+_SELECT_VIEW = select(*_VIEW_COLUMNS).where(_I.id == bindparam("b_id"))
 _MARK_DELIVERED = (
     update(_INQUIRIES)
-    .where(Inquiry.id == bindparam("b_id"), Inquiry.delivered_at.is_(None))
+    .where(_I.id == bindparam("b_id"), _I.delivered_at.is_(None))
     .values(delivered_at=bindparam("b_now"))
 )
 _CLAIM_WITH_CONSENT = (
     update(_INQUIRIES)
     .where(
-        Inquiry.id == bindparam("b_id"),
-        Inquiry.state_digest == bindparam("b_state"),
-        Inquiry.status == core.PENDING,
+        _I.id == bindparam("b_id"),
+        _I.state_digest == bindparam("b_state"),
+        _I.status == core.PENDING,
     )
     .values(state_digest=bindparam("b_consumed"), consented_at=bindparam("b_now"))
 )
 # The SET columns of a final transition are the parameters' keys (they vary with outcome).
-_FINISH = update(_INQUIRIES).where(Inquiry.id == bindparam("b_id"), Inquiry.status == core.PENDING)
-_FINISH_CLAIMING = _FINISH.where(Inquiry.state_digest == bindparam("b_state"))
+_FINISH = update(_INQUIRIES).where(_I.id == bindparam("b_id"), _I.status == core.PENDING)
+_FINISH_CLAIMING = _FINISH.where(_I.state_digest == bindparam("b_state"))
 
 
 @dataclass(frozen=True)
@@ -809,9 +806,7 @@ class InquiryService:
         now = self._clock.now()
         async with self._database.session() as session:
             found = (
-                await session.execute(
-                    _select_pending().where(Inquiry.expires_at <= now).limit(limit)
-                )
+                await session.execute(_select_pending().where(_I.expires_at <= now).limit(limit))
             ).all()
         done = 0
         for row in (_Pending(*values) for values in found):
