@@ -7,6 +7,7 @@ Clients authenticate with ``client_secret_basic`` (secret stored as an argon2 ha
 from __future__ import annotations
 
 import secrets
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,6 +83,7 @@ class ClientService:
         self._token_endpoint = token_endpoint
         self._token_ttl = token_ttl
         self._assertion_max_age = assertion_max_age
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     # -- registration (operators) ------------------------------------------------------
 
@@ -271,14 +273,35 @@ class ClientService:
     # -- resource side -----------------------------------------------------------------
 
     async def principal_for(self, session: AsyncSession, bearer: str) -> tokens.Principal:
-        """Verify a bearer token and that its client and enterprise are still active."""
-        kid = _unverified_kid(bearer)
-        keys = await self._key_store.verification_keys(kid=kid)
-        principal = tokens.verify_access_token(
-            bearer, keys=keys, issuer=self._issuer, now=int(self._clock.now().timestamp())
-        )
+        """Verify a bearer token and that its client and enterprise are still active.
+
+        The signature check of a token is remembered (bounded LRU) until the token expires
+        or its key is no longer published; whether the client and its enterprise are still
+        active is read on every request, so revocation applies at once.
+        """
+        now = int(self._clock.now().timestamp())
+        principal = await self._verified_principal(bearer, now)
         if not await self._is_active(session, principal.client_id):
             raise UnauthenticatedError("the client or enterprise is no longer active")
+        return principal
+
+    async def _verified_principal(self, bearer: str, now: int) -> tokens.Principal:
+        remembered = self._verified.get(bearer)
+        if remembered is not None:
+            keys = await self._key_store.verification_keys(kid=None)
+            if now <= remembered.principal.expires_at + tokens.CLOCK_SKEW_SECONDS and any(
+                key.kid == remembered.kid for key in keys.keys
+            ):
+                self._verified.move_to_end(bearer)
+                return remembered.principal
+            del self._verified[bearer]
+        kid = _unverified_kid(bearer)
+        keys = await self._key_store.verification_keys(kid=kid)
+        principal = tokens.verify_access_token(bearer, keys=keys, issuer=self._issuer, now=now)
+        if kid is not None:
+            self._verified[bearer] = _Verified(principal=principal, kid=kid)
+            if len(self._verified) > VERIFIED_TOKENS_REMEMBERED:
+                self._verified.popitem(last=False)
         return principal
 
     @staticmethod
@@ -286,6 +309,17 @@ class ClientService:
         # Two status columns, not the client entity: this runs on every enterprise request.
         found = (await session.execute(_SELECT_ACTIVE, {"b_client_id": client_id})).first()
         return found is not None and found[0] == "active" and found[1] == "active"
+
+
+# An ES256 verification and the JWS parsing cost ~0.25 ms; enterprise clients send the same
+# token for its whole lifetime.
+VERIFIED_TOKENS_REMEMBERED = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: tokens.Principal
+    kid: str
 
 
 # Built once: this runs on every enterprise request.
