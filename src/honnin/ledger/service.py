@@ -188,16 +188,6 @@ class LedgerService:
         self.request_cosignatures()
         return receipt
 
-    async def append_events(
-        self, kind: str, payloads: Sequence[Mapping[str, Any]]
-    ) -> list[Receipt]:
-        """Commit many generic events at once (one sequencer turn, checkpoint per batch)."""
-        receipts = await self.log.append_many(
-            [NewEntry(records.event_entry(kind, payload), kind) for payload in payloads]
-        )
-        self.request_cosignatures()
-        return receipts
-
     async def append_verification(self, record: records.VerificationRecord) -> Receipt:
         """Commit a completed verification (already pseudonymous) into the log."""
         receipt = await self.log.append(

@@ -565,7 +565,7 @@ def _encode_batch(rows: Sequence[Row[Any]], fmt: ExportFormat) -> bytes:
 class EventAppender(Protocol):
     """What :class:`honnin.ledger.service.LedgerService` offers for generic events."""
 
-    async def append_events(self, kind: str, payloads: Sequence[Mapping[str, Any]]) -> Any: ...
+    async def append_event(self, kind: str, payload: Mapping[str, Any]) -> Any: ...
 
 
 LEDGER_KIND = "trace.event"
@@ -598,10 +598,11 @@ class TraceLedgerPublisher:
                 ).all()
             if not rows:
                 return total
-            # One sequencer turn for the batch, not one queued append (task, future, lock
-            # hand-off) per event.
-            receipts = await self._ledger.append_events(
-                LEDGER_KIND, [{"event": str(r.id), "digest": r.digest} for r in rows]
+            receipts = await asyncio.gather(
+                *(
+                    self._ledger.append_event(LEDGER_KIND, {"event": str(r.id), "digest": r.digest})
+                    for r in rows
+                )
             )
             # One executemany for the batch; the IS NULL guard keeps the first index when
             # two publishers raced on the same rows.
@@ -632,7 +633,7 @@ def start_ledger_publisher(
     *, database: Database, ledger: EventAppender | None, batch_size: int, interval_seconds: float
 ) -> asyncio.Task[None] | None:
     """Background task committing trace digests to ``ledger``; None when no ledger is wired."""
-    if ledger is None or not hasattr(ledger, "append_events"):
+    if ledger is None or not hasattr(ledger, "append_event"):
         return None
     publisher = TraceLedgerPublisher(database=database, ledger=ledger, batch_size=batch_size)
     return asyncio.create_task(publisher.run(interval_seconds=interval_seconds))
