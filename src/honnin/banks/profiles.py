@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from honnin.banks.connection import BankConnection, open_connection
 from honnin.contracts.errors import BankNotFoundError
 from honnin.contracts.models import Bank
 from honnin.gateway.cache import TTLCache
 from honnin.security.aead import KeyRing
+
+_BANKS = cast("Table", Bank.__table__).c
+_SELECT_PROFILE = select(_BANKS.profile).where(_BANKS.id == bindparam("b_bank_id"))
 
 
 class ConnectionProfiles:
@@ -35,15 +40,15 @@ class ConnectionProfiles:
         self._key_ring = key_ring
         self._cache: TTLCache[str, BankConnection] = TTLCache(ttl=ttl_seconds, monotonic=monotonic)
 
-    async def open(self, session: AsyncSession, bank_id: str) -> BankConnection:
+    async def open(self, session: AsyncSession | AsyncConnection, bank_id: str) -> BankConnection:
         """The bank's opened profile; raises when the bank is unknown or not configured."""
         return await self._cache.get_or_load(bank_id, lambda: self._load(session, bank_id))
 
-    async def _load(self, session: AsyncSession, bank_id: str) -> BankConnection:
-        bank = await session.get(Bank, bank_id)
-        if bank is None:
+    async def _load(self, session: AsyncSession | AsyncConnection, bank_id: str) -> BankConnection:
+        found = (await session.execute(_SELECT_PROFILE, {"b_bank_id": bank_id})).first()
+        if found is None:
             raise BankNotFoundError(f"no bank {bank_id}")
-        return open_connection(bank_id, bank.profile, self._key_ring)
+        return open_connection(bank_id, found.profile, self._key_ring)
 
     def invalidate(self) -> None:
         self._cache.clear()

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -97,6 +98,13 @@ class Database:
             url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pre_ping=pre_ping
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL reads outside a transaction of ours skip BEGIN and ROLLBACK (two round
+        # trips); SQLite opens no transaction for reads, and switching modes would cost.
+        self._reads = (
+            self.engine
+            if self.engine.dialect.name == "sqlite"
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self.request_slots = asyncio.Semaphore(max(1, (pool_size + max_overflow) // 2))
 
     @property
@@ -107,6 +115,13 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncConnection]:
+        """A bare connection for independent reads (each statement sees committed data);
+        no session, no transaction of its own."""
+        async with self._reads.connect() as connection:
+            yield connection
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

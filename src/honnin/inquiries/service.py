@@ -494,7 +494,7 @@ class InquiryService:
     async def authorization_redirect(self, start_token: str) -> str:
         """Where the bank's consent begins for the user holding ``start_token``."""
         digest = core.token_digest(start_token)
-        async with self._database.session() as session:
+        async with self._database.reader() as session:
             row = (await session.execute(_SELECT_START, {"b_digest": digest})).first()
             if row is None:
                 raise InvalidCallbackError("this link is not valid")
@@ -528,7 +528,7 @@ class InquiryService:
         if not state:
             raise InvalidCallbackError("the bank's answer has no state")
         state_digest = core.token_digest(state)
-        async with self._database.session() as session:
+        async with self._database.reader() as session:
             found = (
                 await session.execute(_SELECT_PENDING_BY_STATE, {"b_state": state_digest})
             ).first()
