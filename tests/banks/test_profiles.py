@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import update
@@ -39,15 +38,6 @@ def _connection(issuer: str) -> BankConnection:
         mapping="momiji_rest",
         client_secret="secret-0123456789abcdef",
     )
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database(database_url)
-    try:
-        yield db
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture
