@@ -13,6 +13,8 @@ from honnin.inquiries.webhooks import WebhookDispatcher
 
 log = structlog.get_logger("honnin.maintenance")
 WAKE_COALESCE_SECONDS = 0.05
+# How long stop() lets a round in progress finish before cancelling it.
+STOP_GRACE_SECONDS = 10.0
 
 
 class MaintenanceLoop:
@@ -32,6 +34,7 @@ class MaintenanceLoop:
         self._interval = interval_seconds
         self._wake = wake
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def run_once(self) -> None:
         await self._inquiries.expire_overdue()
@@ -39,21 +42,34 @@ class MaintenanceLoop:
         await self._inquiries.purge_due()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.run_once()
             except Exception:
                 log.exception("maintenance round failed")
+            if self._stopping:
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
             self._wake.clear()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="honnin-maintenance")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+    async def stop(self, *, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Let the round in progress finish, then end the loop. Cancelling mid-round
+        could cut a webhook off between being sent and being recorded, and the receiver
+        would get it again once the claim lease runs out; a round that outlasts
+        ``grace_seconds`` is cancelled all the same (its claims are then retried)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=grace_seconds)
+        except TimeoutError:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
