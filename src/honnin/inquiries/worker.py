@@ -34,7 +34,7 @@ class MaintenanceLoop:
         self._interval = interval_seconds
         self._wake = wake
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._stopping = asyncio.Event()
 
     async def run_once(self) -> None:
         await self._inquiries.expire_overdue()
@@ -42,19 +42,19 @@ class MaintenanceLoop:
         await self._inquiries.purge_due()
 
     async def _run(self) -> None:
-        while not self._stopping:
+        while not self._stopping.is_set():
             try:
                 await self.run_once()
             except Exception:
                 log.exception("maintenance round failed")
-            if self._stopping:
+            if self._stopping.is_set():
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
             self._wake.clear()
 
     def start(self) -> None:
-        self._stopping = False
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="honnin-maintenance")
 
     async def stop(self, *, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
@@ -65,7 +65,7 @@ class MaintenanceLoop:
         task, self._task = self._task, None
         if task is None:
             return
-        self._stopping = True
+        self._stopping.set()
         self._wake.set()
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout=grace_seconds)
