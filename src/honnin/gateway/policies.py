@@ -23,14 +23,6 @@ from honnin.gateway.dependencies import current_principal
 from honnin.gateway.service import GatewayService
 
 
-async def gateway_service(request: Request) -> GatewayService:
-    service: GatewayService = request.app.state.gateway
-    return service
-
-
-Gateway = Annotated[GatewayService, Depends(gateway_service)]
-
-
 def _route_path(request: Request) -> str:
     path = getattr(request.scope.get("route"), "path", None)
     return path if isinstance(path, str) else request.url.path
@@ -53,9 +45,9 @@ async def enterprise_policy(
     request: Request,
     response: Response,
     principal: Annotated[Principal, Depends(current_principal)],
-    gateway: Gateway,
 ) -> Principal:
     """Closures, per-second limit, daily quota and plugin hooks for a ``/v1`` request."""
+    gateway: GatewayService = request.app.state.gateway
     return await _admit(request, response, principal, gateway, api_name(_route_path(request)))
 
 
@@ -64,8 +56,8 @@ def api_policy(api: str) -> Callable[..., Awaitable[Principal]]:
         request: Request,
         response: Response,
         principal: Annotated[Principal, Depends(current_principal)],
-        gateway: Gateway,
     ) -> Principal:
+        gateway: GatewayService = request.app.state.gateway
         return await _admit(request, response, principal, gateway, api)
 
     return policy

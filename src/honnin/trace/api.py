@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from honnin.auth.tokens import Principal
 from honnin.db import Database
-from honnin.gateway.dependencies import AdminActor, Session, require_scope
+from honnin.gateway.dependencies import AdminActor, Db, Session, require_scope
 from honnin.trace.core import TraceFilter, utc, validate_kind
 from honnin.trace.errors import InvalidTraceEventError, InvalidTraceQueryError
 from honnin.trace.schemas import TracePageOut
@@ -34,13 +34,7 @@ async def trace_service(request: Request) -> TraceService:
     return service
 
 
-async def _database(request: Request) -> Database:
-    db: Database = request.app.state.database
-    return db
-
-
 Trace = Annotated[TraceService, Depends(trace_service)]
-Db = Annotated[Database, Depends(_database)]
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:

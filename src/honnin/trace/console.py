@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from honnin.audit.service import AuditService
 from honnin.clock import Clock
 from honnin.db import Database
+from honnin.gateway.dependencies import Db
 from honnin.trace import charts, console_auth, core
 from honnin.trace.console_auth import ConsoleConfig, ConsoleSession
 from honnin.trace.core import TraceFilter
@@ -98,11 +99,6 @@ async def _clock(request: Request) -> Clock:
     return clock
 
 
-async def _database(request: Request) -> Database:
-    db: Database = request.app.state.database
-    return db
-
-
 async def _audit(request: Request) -> AuditService:
     audit: AuditService = request.app.state.audit
     return audit
@@ -111,7 +107,6 @@ async def _audit(request: Request) -> AuditService:
 Config = Annotated[ConsoleConfig, Depends(_config)]
 Trace = Annotated[TraceService, Depends(_trace)]
 ClockDep = Annotated[Clock, Depends(_clock)]
-Db = Annotated[Database, Depends(_database)]
 Audit = Annotated[AuditService, Depends(_audit)]
 
 
