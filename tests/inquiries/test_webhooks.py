@@ -39,7 +39,11 @@ async def test_completed_inquiry_sends_a_signed_webhook(
     broker: Broker, receiver: WebhookReceiver
 ) -> None:
     result = await broker.run("momiji_rest")
-    await broker.platform.app.state.maintenance.run_once()
+    maintenance = broker.platform.app.state.maintenance
+    await maintenance.run_once()
+    # The background loop, woken by the finished inquiry, may hold the delivery's claim
+    # and still be sending; stopping it lets that round finish first.
+    await maintenance.stop()
     assert len(receiver.received) == 1
     delivery = receiver.received[0]
     secret = await secret_of(broker)
@@ -92,12 +96,13 @@ async def test_failed_delivery_is_retried_with_backoff(
 async def test_concurrent_dispatchers_send_a_delivery_once(
     broker: Broker, receiver: WebhookReceiver
 ) -> None:
-    # The finished inquiry also wakes the maintenance loop: three dispatchers race for one
-    # due row; its lease is moved by a guarded UPDATE, so exactly one of them sends it.
+    # The finished inquiry also wakes the maintenance loop: with it, four dispatchers race
+    # for one due row; its lease is moved by a guarded UPDATE, so exactly one sends it.
     await broker.run("kaede_xml", decision="deny")
     dispatcher = broker.platform.app.state.webhooks
-    await asyncio.gather(*(dispatcher.deliver_due() for _ in range(2)))
-    await broker.platform.app.state.maintenance.run_once()
+    maintenance = broker.platform.app.state.maintenance
+    await asyncio.gather(*(dispatcher.deliver_due() for _ in range(2)), maintenance.run_once())
+    await maintenance.stop()  # the woken loop's round, if it is still sending
     assert len(receiver.received) == 1, receiver.received
 
 
