@@ -12,14 +12,13 @@ from honnin.inquiries.service import InquiryService
 from honnin.inquiries.webhooks import WebhookDispatcher
 
 log = structlog.get_logger("honnin.maintenance")
-WAKE_COALESCE_SECONDS = 0.05
 # How long stop() lets a round in progress finish before cancelling it.
 STOP_GRACE_SECONDS = 10.0
 
 
 class MaintenanceLoop:
-    """Runs a full round (expire, deliver, purge) every ``interval_seconds``; when ``wake``
-    is set (an inquiry queued a webhook) it delivers at once, without the sweeps."""
+    """Runs a round (expire, deliver, purge) every ``interval_seconds``, and at once when
+    ``wake`` is set (an inquiry queued a webhook), so webhooks do not wait for the timer."""
 
     def __init__(
         self,
