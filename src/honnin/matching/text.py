@@ -135,22 +135,32 @@ def normalize_hyphens(text: str) -> str:
     return _HYPHEN_BETWEEN_DIGITS.sub("-", text)
 
 
+def _compose(text: str) -> str:
+    # NFKC turns a spacing sound mark (゛ U+309B) into a space and the combining mark, so
+    # カ゛ becomes "カ", " ", U+3099. Once the spaces are gone the mark stands next to the
+    # kana it voices, and NFC joins them (ガ); without this a second pass would change the
+    # text again, and ヤマタ゛ would not equal ヤマダ.
+    return unicodedata.normalize("NFC", text)
+
+
 def normalize_name(text: str) -> str:
     """A name written in kanji/kana, in the form used for comparison.
 
-    NFKC, IVS selectors removed, kanji variants folded (髙 -> 高), all spaces removed.
+    NFKC, IVS selectors removed, kanji variants folded (髙 -> 高), all spaces removed,
+    sound marks joined to their kana (カ゛ -> ガ).
     """
-    return remove_spaces(fold_kanji_variants(strip_variation_selectors(nfkc(text))))
+    return _compose(remove_spaces(fold_kanji_variants(strip_variation_selectors(nfkc(text)))))
 
 
 def normalize_kana(text: str) -> str:
     """A kana reading as full-width katakana without separators.
 
     Half-width kana are widened, hiragana become katakana, dashes after kana become the
-    long vowel mark ``ー`` (Zengin records write ｻﾄ-), spaces and ・ are removed.
+    long vowel mark ``ー`` (Zengin records write ｻﾄ-), spaces and ・ are removed, sound
+    marks are joined to their kana (カ゛ -> ガ).
     """
     kana = hiragana_to_katakana(nfkc(text))
-    kana = _KANA_SEPARATORS.sub("", kana)
+    kana = _compose(_KANA_SEPARATORS.sub("", kana))
     return _LONG_VOWEL_AFTER_KANA.sub("ー", kana)
 
 
