@@ -37,7 +37,9 @@ def test_pseudonym_ignores_width_spaces_and_case_but_not_identity() -> None:
     full = {"family_name": "ヤマダ　タロウ", "birthdate": "1990-01-02"}
     half = {"Family_Name": "ﾔﾏﾀﾞ ﾀﾛｳ", "birthdate": "1990-01-02 "}
     other = {"family_name": "ヤマダ　ハナコ", "birthdate": "1990-01-02"}
+    spacing_mark = {"family_name": "ヤマタ゛ タロウ", "birthdate": "1990-01-02"}
     assert core.subject_pseudonym(KEY, full) == core.subject_pseudonym(KEY, half)
+    assert core.subject_pseudonym(KEY, full) == core.subject_pseudonym(KEY, spacing_mark)
     assert core.subject_pseudonym(KEY, full) != core.subject_pseudonym(KEY, other)
     assert core.subject_pseudonym(KEY, full) != core.subject_pseudonym(b"x" * 32, full)
     with pytest.raises(InvalidTraceEventError):

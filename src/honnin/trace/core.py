@@ -225,7 +225,8 @@ def normalise_claim_names(claims: Iterable[object]) -> tuple[str, ...]:
 def normalise_identity(identity: Mapping[str, object]) -> dict[str, str]:
     """Attribute names lower-cased; values NFKC-normalised, case-folded, without spaces.
 
-    So ``ヤマダ　タロウ`` and ``ﾔﾏﾀﾞ ﾀﾛｳ`` (half-width) give the same pseudonym.
+    So ``ヤマダ　タロウ``, ``ﾔﾏﾀﾞ ﾀﾛｳ`` (half-width) and ``ヤマタ゛ タロウ`` (a spacing
+    sound mark) give the same pseudonym.
     """
     result: dict[str, str] = {}
     for key, value in identity.items():
@@ -234,7 +235,9 @@ def normalise_identity(identity: Mapping[str, object]) -> dict[str, str]:
         if not isinstance(value, str):
             raise InvalidTraceEventError("identity attribute values must be strings")
         text = unicodedata.normalize("NFKC", value).casefold()
-        text = "".join(ch for ch in text if not ch.isspace())
+        # NFKC writes a spacing ゛ as a space and U+3099; with the space gone, NFC joins
+        # the mark to its kana, so ヤマタ゛ and ヤマダ are one subject.
+        text = unicodedata.normalize("NFC", "".join(ch for ch in text if not ch.isspace()))
         if text:
             result[key.strip().lower()] = text
     if not result:
