@@ -15,12 +15,18 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from honnin.db import Database
 from honnin.db.migrate import upgrade
 from support.platform import Platform, platform_settings, running_platform
 
 T = TypeVar("T")
+
+# HONNIN_HYPOTHESIS=thorough runs every property with 20 times the examples: a hunt for the
+# rare inputs a normal run meets only now and then (each run draws new ones).
+hypothesis_settings.register_profile("thorough", max_examples=2000)
+hypothesis_settings.load_profile(os.environ.get("HONNIN_HYPOTHESIS", "default"))
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
