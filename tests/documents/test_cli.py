@@ -124,6 +124,11 @@ def test_verify_chip_hostile_input(tmp_path: Path) -> None:
     assert "chip_data_malformed" in result.stderr
     result = runner.invoke(app, ["doc", "verify-chip", "--sod", str(sod), "--dg", "x=y"])
     assert result.exit_code == 1
+    for number in ("²", "1" * 5000):
+        options = ["--sod", str(sod), "--dg", f"{number}=y"]
+        result = runner.invoke(app, ["doc", "verify-chip", *options])
+        assert result.exit_code == 1
+        assert "--dg expects N=FILE" in result.stderr
 
 
 @pytest.mark.slow

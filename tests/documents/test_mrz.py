@@ -184,6 +184,13 @@ def test_check_digit_examples() -> None:
     assert mrz.check_digit("<<<<<<<<<") == "0"
 
 
+@pytest.mark.parametrize("odd", ["²", "٣", "a"])
+def test_non_ascii_digits_are_outside_the_alphabet(odd: str) -> None:
+    with pytest.raises(MrzFormatError):
+        mrz.check_digit("52072" + odd)
+    assert mrz.expiry_from_yymmdd("30010" + odd) is None
+
+
 names = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=12)
 numbers = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=9)
 dates = st.dates(min_value=date(1931, 1, 1), max_value=date(2025, 12, 31))

@@ -128,6 +128,14 @@ async def test_upload_problems_have_stable_codes(kyc: Kyc, kit: FaceKit) -> None
     assert (truncated.status_code, truncated.json()["code"]) == (422, "chip_data_malformed")
     swapped = replace(chip, data_groups={1: chip.data_groups[2], 2: chip.data_groups[1]})
     assert (await kyc.put_chip(vid, swapped)).json()["code"] == "invalid_upload"
+    # Keys that str.isdigit() takes but int() refuses (², 4300+ digits): a 400, not a 500.
+    for key in ("²", "1" * 5000, "٣"):
+        odd = await kyc.platform.client.put(
+            f"/v1/verifications/{vid}/chip",
+            json={"sod": "AAAA", "data_groups": {key: "AAAA"}},
+            headers=kyc.headers,
+        )
+        assert (odd.status_code, odd.json()["code"]) == (400, "invalid_upload"), key
 
     corrupt = await kyc.put_selfie(vid, [(b"\xff\xd8\xff\xe0 not really", 0.0)], nonce)
     assert (corrupt.status_code, corrupt.json()["code"]) == (400, "corrupt_image")

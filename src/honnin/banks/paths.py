@@ -22,6 +22,11 @@ from honnin.banks.errors import MappingDefinitionError
 __all__ = ["JsonPath", "XmlPath", "XmlStep", "parse_json_path", "parse_xml_path"]
 
 
+def _is_index(segment: str) -> bool:
+    # ASCII digits only (str.isdigit() also takes ² and ٣), and few enough for int().
+    return len(segment) <= 18 and segment.isascii() and segment.isdigit()
+
+
 @dataclass(frozen=True, slots=True)
 class JsonPath:
     """A compiled JSON path; ``select`` returns ``None`` when any step is absent."""
@@ -37,7 +42,7 @@ class JsonPath:
                     return None
                 node = node[segment]
             elif isinstance(node, list):
-                if not segment.isdigit() or int(segment) >= len(node):
+                if not _is_index(segment) or int(segment) >= len(node):
                     return None
                 node = node[int(segment)]
             else:

@@ -100,7 +100,8 @@ def _data_group_option(values: list[str]) -> dict[int, Path]:
     groups: dict[int, Path] = {}
     for item in values:
         number, sep, path = item.partition("=")
-        if not sep or not number.isdigit() or not 1 <= int(number) <= 16:
+        digits = len(number) <= 2 and number.isascii() and number.isdigit()
+        if not sep or not digits or not 1 <= int(number) <= 16:
             fail(f"--dg expects N=FILE with N in 1..16, got {item!r}")
         groups[int(number)] = Path(path)
     return groups

@@ -43,7 +43,7 @@ _MAX_AMBIGUOUS_POSITIONS = 8
 
 
 def _char_value(char: str) -> int:
-    if char.isdigit():
+    if "0" <= char <= "9":  # not str.isdigit(): that also takes ² and ٣
         return int(char)
     if char == "<":
         return 0
@@ -193,7 +193,7 @@ class _Reader:
         """An alphanumeric field: keep it if its check digit passes, else try confusions."""
         if not (self.tolerant and self.search) or _digit_matches(value, digit):
             return value
-        if not digit.isdigit():
+        if not (digit.isascii() and digit.isdigit()):
             return value
         positions = [i for i, c in enumerate(value) if c in _AMBIGUOUS]
         if not positions or len(positions) > _MAX_AMBIGUOUS_POSITIONS:
@@ -224,7 +224,7 @@ def _sex(value: str) -> str:
 
 
 def _yymmdd(value: str) -> tuple[int, int, int] | None:
-    if not (len(value) == 6 and value.isdigit()):
+    if not (len(value) == 6 and value.isascii() and value.isdigit()):
         return None
     return int(value[:2]), int(value[2:4]), int(value[4:])
 

@@ -36,7 +36,11 @@ def parse_cache_control(value: str) -> CacheDirectives:
         elif name == "max-age":
             # §1.2.2: delta-seconds over 2**31 count as 2**31; §4.2.1: an invalid
             # max-age makes the response stale.
-            max_age = min(int(argument), 2**31) if argument.isdigit() else 0
+            if argument.isascii() and argument.isdigit():
+                # Past 10 digits it is over 2**31 anyway (and int() refuses 4300+ digits).
+                max_age = 2**31 if len(argument) > 10 else min(int(argument), 2**31)
+            else:
+                max_age = 0
     return CacheDirectives(no_store=no_store, no_cache=no_cache, max_age=max_age)
 
 
@@ -71,5 +75,5 @@ def freshness_seconds(headers: Mapping[str, str], *, default: float, maximum: fl
         else:
             lifetime = default
     age = headers.get("age", "0").strip()
-    current_age = float(age) if age.isdigit() else 0.0
+    current_age = float(age) if age.isascii() and age.isdigit() else 0.0
     return max(0.0, min(lifetime, maximum) - current_age)

@@ -298,8 +298,11 @@ class LedgerService:
                 w.url.rstrip("/") + "/add-checkpoint",
                 content=witness.format_request(old, proof, cp.note),
             )
-            if response.status_code == 409 and response.text.strip().isdigit():
-                old = int(response.text.strip())
+            body = response.text.strip()
+            # A witness's 409 body is the size it knows; only plain ASCII digits count.
+            known = len(body) <= 20 and body.isascii() and body.isdigit()
+            if response.status_code == 409 and known:
+                old = int(body)
                 continue
             if response.status_code != 200:
                 log.warning("ledger.witness_refused", witness=w.name, status=response.status_code)

@@ -123,7 +123,7 @@ async def chip_upload(request: Request) -> ChipUpload:
     body: ChipIn = _model(ChipIn, await _json(request))
     groups: dict[int, bytes] = {}
     for key, value in body.data_groups.items():
-        if not key.isdigit() or not 1 <= int(key) <= 16:
+        if not (len(key) <= 2 and key.isascii() and key.isdigit()) or not 1 <= int(key) <= 16:
             raise InvalidUploadError("data group keys are numbers 1..16")
         groups[int(key)] = _decode(value, f"data group {key}")
     return ChipUpload(sod=_decode(body.sod, "sod"), data_groups=groups)
