@@ -20,10 +20,10 @@ from honnin.auth.tokens import Principal
 from honnin.db import Database
 from honnin.gateway.errors import AdminAuthenticationError
 
-# The hot dependencies below (transaction, current_principal, the gateway policy) read
-# app.state themselves rather than declaring an accessor dependency: FastAPI walks every
-# sub-dependency on every request, cached or not, and an enterprise call walked 16 of
-# them (docs/benchmarks.md, inquiry, third round).
+# The hot dependencies below (transaction, current_principal, the gateway policy) call the
+# app.state accessors as plain functions rather than declaring them as dependencies:
+# FastAPI walks every sub-dependency on every request, cached or not, and an enterprise
+# call walked 16 of them (docs/benchmarks.md, inquiry, third round).
 
 
 async def database(request: Request) -> Database:
@@ -38,7 +38,7 @@ async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, else rolled back.
 
     It waits for one of the database's request slots first (see :class:`Database`)."""
-    db: Database = request.app.state.database
+    db = await database(request)
     async with db.request_slots, db.transaction() as session:
         yield session
 
@@ -62,7 +62,7 @@ def _bearer(request: Request) -> str:
 
 
 async def current_principal(request: Request, session: Session) -> Principal:
-    clients: ClientService = request.app.state.clients
+    clients = await client_service(request)
     principal = await clients.principal_for(session, _bearer(request))
     request.state.enterprise_id = principal.enterprise_id
     return principal

@@ -28,9 +28,8 @@ def _route_path(request: Request) -> str:
     return path if isinstance(path, str) else request.url.path
 
 
-async def _admit(
-    request: Request, response: Response, principal: Principal, gateway: GatewayService, api: str
-) -> Principal:
+async def _admit(request: Request, response: Response, principal: Principal, api: str) -> Principal:
+    gateway: GatewayService = request.app.state.gateway
     fields = await gateway.admit(
         enterprise_id=principal.enterprise_id,
         api=api,
@@ -47,8 +46,7 @@ async def enterprise_policy(
     principal: Annotated[Principal, Depends(current_principal)],
 ) -> Principal:
     """Closures, per-second limit, daily quota and plugin hooks for a ``/v1`` request."""
-    gateway: GatewayService = request.app.state.gateway
-    return await _admit(request, response, principal, gateway, api_name(_route_path(request)))
+    return await _admit(request, response, principal, api_name(_route_path(request)))
 
 
 def api_policy(api: str) -> Callable[..., Awaitable[Principal]]:
@@ -57,8 +55,7 @@ def api_policy(api: str) -> Callable[..., Awaitable[Principal]]:
         response: Response,
         principal: Annotated[Principal, Depends(current_principal)],
     ) -> Principal:
-        gateway: GatewayService = request.app.state.gateway
-        return await _admit(request, response, principal, gateway, api)
+        return await _admit(request, response, principal, api)
 
     return policy
 
