@@ -46,6 +46,11 @@ def _loop(dispatcher: _Dispatcher) -> MaintenanceLoop:
     )
 
 
+def _loop_task() -> asyncio.Task[Any]:
+    (task,) = [t for t in asyncio.all_tasks() if t.get_name() == "honnin-maintenance"]
+    return task
+
+
 async def test_stop_lets_the_round_in_progress_finish() -> None:
     dispatcher = _Dispatcher()
     loop = _loop(dispatcher)
@@ -76,6 +81,9 @@ async def test_stop_ends_an_idle_loop_and_can_be_called_twice() -> None:
     loop = _loop(dispatcher)
     loop.start()
     await dispatcher.entered.wait()
+    task = _loop_task()
     await loop.stop()
+    assert task.done()
+    assert not task.cancelled()  # it woke and ended by itself, within the grace period
     await loop.stop()
     assert dispatcher.rounds_finished == 1

@@ -46,8 +46,7 @@ class MaintenanceLoop:
                 await self.run_once()
             except Exception:
                 log.exception("maintenance round failed")
-            if self._stopping.is_set():
-                break
+            # stop() sets the wake too, so a stop during the round ends the wait at once.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
             self._wake.clear()
