@@ -11,11 +11,11 @@ the bank sent is put into messages.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,13 +37,14 @@ from honnin.banks.errors import (
     BankTimeoutError,
     BankUnreachableError,
 )
+from honnin.banks.transport import AiohttpTransport
 
 METADATA_TTL_SECONDS = 300.0
 MAX_KYC_BYTES = 1_048_576
-# Connections to one bank, spread over POOL_SHARDS httpx clients (see _plain_client).
+# Open connections to one bank at most. Idle ones close after POOL_KEEPALIVE_SECONDS,
+# before common servers' own 5 s idle limit, so a request rarely meets a closing one.
 POOL_CONNECTIONS = 256
-POOL_KEEPALIVE = 128
-POOL_SHARDS = 8
+POOL_KEEPALIVE_SECONDS = 4.0
 _TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
@@ -73,8 +74,7 @@ class BankConnector:
         self._timeout = httpx.Timeout(timeout_seconds)
         self._transport = transport
         self._auth: dict[str, tuple[tuple[str | None, ...], httpx.Auth]] = {}
-        self._http: dict[str, tuple[httpx.AsyncClient, ...]] = {}
-        self._turn = itertools.count()
+        self._http: dict[str, httpx.AsyncClient] = {}
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
         self._jwks: dict[str, tuple[float, KeySet]] = {}
         self._lock = asyncio.Lock()
@@ -84,9 +84,8 @@ class BankConnector:
         return self._redirect_uri
 
     async def aclose(self) -> None:
-        for clients in self._http.values():
-            for client in clients:
-                await client.aclose()
+        for client in self._http.values():
+            await client.aclose()
         self._http.clear()
         self._auth.clear()
 
@@ -306,24 +305,31 @@ class BankConnector:
             ) from exc
 
     def _plain_client(self, connection: BankConnection) -> httpx.AsyncClient:
-        """One of the bank's clients, in turn.
+        """The bank's client: httpx on aiohttp's connection pool (banks/transport.py).
 
-        httpcore's pool looks at every connection it holds for each request, so one pool
-        of many connections costs more CPU per request the more are open: 5.5 ms a request
-        with 100 in flight, against 1.1 ms spread over eight pools (docs/benchmarks.md).
+        With httpx's own pool one client cost more CPU per request the more connections it
+        held (5.5 ms a request with 100 in flight); aiohttp's pool does not scan its
+        connections, so one client per bank is enough.
         """
-        clients = self._http.get(connection.issuer)
-        if clients is None:
+        client = self._http.get(connection.issuer)
+        if client is None:
             limits = httpx.Limits(
-                max_connections=POOL_CONNECTIONS // POOL_SHARDS,
-                max_keepalive_connections=POOL_KEEPALIVE // POOL_SHARDS,
+                max_connections=POOL_CONNECTIONS, keepalive_expiry=POOL_KEEPALIVE_SECONDS
             )
-            clients = tuple(
-                httpx.AsyncClient(timeout=self._timeout, transport=self._transport, limits=limits)
-                for _ in range(POOL_SHARDS)
+            client = httpx.AsyncClient(
+                timeout=self._timeout,
+                transport=self._transport or AiohttpTransport(limits=limits),
+                cookies=_no_cookies(),
             )
-            self._http[connection.issuer] = clients
-        return clients[next(self._turn) % POOL_SHARDS]
+            self._http[connection.issuer] = client
+        return client
+
+
+def _no_cookies() -> CookieJar:
+    """A jar that keeps nothing: the client serves every user, and a cookie one bank
+    response set must not ride along with another user's requests. (Handed to httpx as
+    a ``CookieJar``: httpx copies an ``httpx.Cookies`` into a jar of the default policy.)"""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _status_error(connection: BankConnection, response: httpx.Response, *, what: str) -> Exception:
