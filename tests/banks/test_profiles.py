@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from honnin.audit.service import AuditService
-from honnin.banks.connection import BankConnection, seal_connection
+from honnin.banks.connection import seal_connection
 from honnin.banks.errors import BankConnectionError
 from honnin.banks.profiles import ConnectionProfiles
 from honnin.banks.service import BankConnectionService
@@ -18,6 +18,7 @@ from honnin.contracts.models import Bank
 from honnin.contracts.service import ContractService
 from honnin.db import Database
 from honnin.security.aead import KeyRing
+from support.banks import momiji_connection
 from support.clock import MovableClock
 
 
@@ -27,17 +28,6 @@ class Ticks:
 
     def __call__(self) -> float:
         return self.now
-
-
-def _connection(issuer: str) -> BankConnection:
-    return BankConnection(
-        bank_id="momiji_rest",
-        issuer=issuer,
-        client_id="honnin",
-        auth_method="client_secret_basic",
-        mapping="momiji_rest",
-        client_secret="secret-0123456789abcdef",
-    )
 
 
 @pytest.fixture
@@ -60,12 +50,12 @@ async def test_profile_is_opened_once_per_ttl(database: Database, key_ring: KeyR
     profiles = ConnectionProfiles(key_ring=key_ring, ttl_seconds=5, monotonic=ticks)
     service = BankConnectionService(key_ring=key_ring, audit=audit)
     async with database.transaction() as session:
-        await service.configure(session, _connection("https://old.example"), actor="test")
+        await service.configure(session, momiji_connection("https://old.example"), actor="test")
     async with database.session() as session:
         assert (await profiles.open(session, "momiji_rest")).issuer == "https://old.example"
 
     # Another process changes the profile: this one keeps what it opened until the TTL.
-    sealed = seal_connection(_connection("https://new.example"), key_ring)
+    sealed = seal_connection(momiji_connection("https://new.example"), key_ring)
     async with database.transaction() as session:
         await session.execute(update(Bank).where(Bank.id == "momiji_rest").values(profile=sealed))
     async with database.session() as session:
@@ -85,20 +75,20 @@ async def test_change_through_this_process_applies_when_it_commits(
     profiles = ConnectionProfiles(key_ring=key_ring, ttl_seconds=3600, monotonic=Ticks())
     service = BankConnectionService(key_ring=key_ring, audit=audit, on_change=profiles.invalidate)
     async with database.transaction() as session:
-        await service.configure(session, _connection("https://old.example"), actor="test")
+        await service.configure(session, momiji_connection("https://old.example"), actor="test")
     async with database.session() as session:
         assert (await profiles.open(session, "momiji_rest")).issuer == "https://old.example"
 
     # A change that rolls back leaves the cache alone ...
     async with database.session() as session:
-        await service.configure(session, _connection("https://rolled.example"), actor="t")
+        await service.configure(session, momiji_connection("https://rolled.example"), actor="t")
         await session.rollback()
     async with database.session() as session:
         assert (await profiles.open(session, "momiji_rest")).issuer == "https://old.example"
 
     # ... and a committed one is seen by the next open, TTL or not.
     async with database.transaction() as session:
-        await service.configure(session, _connection("https://new.example"), actor="test")
+        await service.configure(session, momiji_connection("https://new.example"), actor="test")
     async with database.session() as session:
         assert (await profiles.open(session, "momiji_rest")).issuer == "https://new.example"
 
@@ -117,6 +107,6 @@ async def test_unknown_and_unconfigured_banks_are_refused_and_not_cached(
             await profiles.open(session, "momiji_rest")
     service = BankConnectionService(key_ring=key_ring, audit=audit)
     async with database.transaction() as session:
-        await service.configure(session, _connection("https://bank.example"), actor="test")
+        await service.configure(session, momiji_connection("https://bank.example"), actor="test")
     async with database.session() as session:
         assert (await profiles.open(session, "momiji_rest")).issuer == "https://bank.example"

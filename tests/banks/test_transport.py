@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from honnin.banks.connection import BankConnection
 from honnin.banks.connector import BankConnector
 from honnin.banks.errors import BankTimeoutError, BankUnreachableError
 from honnin.banks.transport import AiohttpTransport
+from support.banks import momiji_connection
 from support.server import free_port
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -54,6 +54,17 @@ async def read_request(reader: asyncio.StreamReader) -> tuple[str, dict[str, str
     return head[0], headers, body
 
 
+async def each_request(
+    reader: asyncio.StreamReader,
+) -> AsyncIterator[tuple[str, dict[str, str], bytes]]:
+    """The requests of one kept-alive connection, until the client closes it."""
+    while True:
+        try:
+            yield await read_request(reader)
+        except asyncio.IncompleteReadError:
+            return
+
+
 def client(*, read_timeout: float = 5.0) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=AiohttpTransport(limits=LIMITS),
@@ -66,11 +77,8 @@ async def test_a_request_and_its_answer_cross_intact_over_one_kept_alive_connect
     answer = gzip.compress(json.dumps({"name": "佐藤"}).encode())
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                seen.append(await read_request(reader))
-            except asyncio.IncompleteReadError:
-                return
+        async for request in each_request(reader):
+            seen.append(request)
             writer.write(
                 b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
                 b"Content-Encoding: gzip\r\nSet-Cookie: session=abc; Path=/\r\n"
@@ -147,17 +155,6 @@ async def test_only_http_and_https_are_sent() -> None:
             await http.get("ftp://127.0.0.1/file")
 
 
-def _connection(issuer: str) -> BankConnection:
-    return BankConnection(
-        bank_id="momiji_rest",
-        issuer=issuer,
-        client_id="honnin",
-        auth_method="client_secret_basic",
-        mapping="momiji_rest",
-        client_secret="secret-0123456789abcdef",
-    )
-
-
 async def test_the_connector_reports_each_failure_with_its_own_code() -> None:
     connector = BankConnector(
         redirect_uri="http://honnin.test/broker/callback", timeout_seconds=0.3
@@ -174,13 +171,13 @@ async def test_the_connector_reports_each_failure_with_its_own_code() -> None:
 
     try:
         with pytest.raises(BankUnreachableError):
-            await connector.metadata(_connection(f"http://127.0.0.1:{free_port()}"))
+            await connector.metadata(momiji_connection(f"http://127.0.0.1:{free_port()}"))
         async with raw_server(silent) as (url, _):
             with pytest.raises(BankTimeoutError):
-                await connector.metadata(_connection(url))
+                await connector.metadata(momiji_connection(url))
         async with raw_server(garbage) as (url, _):
             with pytest.raises(BankUnreachableError):
-                await connector.metadata(_connection(url))
+                await connector.metadata(momiji_connection(url))
     finally:
         await connector.aclose()
 
@@ -189,11 +186,8 @@ async def test_one_client_per_bank_that_keeps_no_cookies_and_closes_with_the_con
     seen: list[tuple[str, dict[str, str], bytes]] = []
 
     async def bank(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                seen.append(await read_request(reader))
-            except asyncio.IncompleteReadError:
-                return
+        async for request in each_request(reader):
+            seen.append(request)
             body = json.dumps({"issuer": url, "kyc_info_endpoint": f"{url}/kyc"}).encode()
             writer.write(
                 b"HTTP/1.1 200 OK\r\nSet-Cookie: visitor=one-user; Path=/\r\n"
@@ -203,7 +197,7 @@ async def test_one_client_per_bank_that_keeps_no_cookies_and_closes_with_the_con
 
     connector = BankConnector(redirect_uri="http://honnin.test/broker/callback")
     async with raw_server(bank) as (url, _):
-        connection = _connection(url)
+        connection = momiji_connection(url)
         assert (await connector.metadata(connection))["issuer"] == url
         await connector.fetch_kyc(connection, access_token="token-of-another-user")
         used = connector._plain_client(connection)
