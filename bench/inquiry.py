@@ -296,6 +296,54 @@ def _env(base: dict[str, str], **extra: str) -> dict[str, str]:
     return env
 
 
+def _write_clients(workdir: Path, redirect_uris: list[str]) -> Path:
+    """The sandbox bank's client registry: Honnin with ``redirect_uris``."""
+    clients = workdir / "clients.json"
+    clients.write_text(
+        json.dumps(
+            [
+                {
+                    "client_id": "honnin",
+                    "redirect_uris": redirect_uris,
+                    "token_endpoint_auth_method": "client_secret_basic",
+                    "client_secret": BANK_SECRET,
+                }
+            ]
+        )
+    )
+    return clients
+
+
+def _start_bank(bank: str, *, port: int, clients: Path, log: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            HONNIN,
+            "sandbox",
+            "bank",
+            bank,
+            "--port",
+            str(port),
+            "--clients",
+            str(clients),
+            "--admin-token",
+            ADMIN_TOKEN,
+        ],
+        env=_env({}),
+        stdout=log,
+        stderr=log,
+    )
+
+
+def _inject_latency(bank_url: str, latency_ms: int) -> None:
+    """``latency_ms`` at the bank's token and KYC endpoints."""
+    for target in ("token", "kyc"):
+        httpx.post(
+            f"{bank_url}/admin/faults",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            json={"kind": "latency", "target": target, "latency_ms": latency_ms},
+        ).raise_for_status()
+
+
 def run(**options: str) -> dict[str, Any]:
     flows = int(options.get("flows", "400"))
     concurrency = int(options.get("concurrency", "100"))
@@ -308,19 +356,7 @@ def run(**options: str) -> dict[str, Any]:
     bank_url = f"http://127.0.0.1:{bank_port}"
     honnin_url = f"http://127.0.0.1:{honnin_port}"
     callback = f"{honnin_url}/broker/callback"
-    clients = workdir / "clients.json"
-    clients.write_text(
-        json.dumps(
-            [
-                {
-                    "client_id": "honnin",
-                    "redirect_uris": [callback],
-                    "token_endpoint_auth_method": "client_secret_basic",
-                    "client_secret": BANK_SECRET,
-                }
-            ]
-        )
-    )
+    clients = _write_clients(workdir, [callback])
     secrets_env = {
         "HONNIN_DATABASE_URL": database_url,
         "HONNIN_BASE_URL": honnin_url,
@@ -348,23 +384,7 @@ def run(**options: str) -> dict[str, Any]:
             stdout=log,
             stderr=log,
         )
-        bank_process = subprocess.Popen(
-            [
-                HONNIN,
-                "sandbox",
-                "bank",
-                bank,
-                "--port",
-                str(bank_port),
-                "--clients",
-                str(clients),
-                "--admin-token",
-                ADMIN_TOKEN,
-            ],
-            env=_env({}),
-            stdout=log,
-            stderr=log,
-        )
+        bank_process = _start_bank(bank, port=bank_port, clients=clients, log=log)
         processes.append(bank_process)
         honnin_process = subprocess.Popen(
             [HONNIN, "serve", "--port", str(honnin_port), "--workers", str(workers)],
@@ -375,12 +395,7 @@ def run(**options: str) -> dict[str, Any]:
         processes.append(honnin_process)
         _wait(f"{bank_url}/healthz", bank_process, "sandbox bank")
         _wait(f"{honnin_url}/readyz", honnin_process, "platform")
-        for target in ("token", "kyc"):
-            httpx.post(
-                f"{bank_url}/admin/faults",
-                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-                json={"kind": "latency", "target": target, "latency_ms": latency_ms},
-            ).raise_for_status()
+        _inject_latency(bank_url, latency_ms)
         return _run_event_loop(
             _measure(
                 bank=bank,

@@ -19,7 +19,6 @@ same options) and ``direct`` the flows made directly against the bank.
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import subprocess
@@ -56,45 +55,12 @@ def run(**options: str) -> dict[str, Any]:
     bank: subprocess.Popen[bytes] | None = None
     try:
         ports = {name: inquiry._port() for name in VARIANTS}
-        clients = workdir / "clients.json"
-        clients.write_text(
-            json.dumps(
-                [
-                    {
-                        "client_id": "honnin",
-                        "redirect_uris": [
-                            f"http://127.0.0.1:{port}/broker/callback" for port in ports.values()
-                        ],
-                        "token_endpoint_auth_method": "client_secret_basic",
-                        "client_secret": inquiry.BANK_SECRET,
-                    }
-                ]
-            )
+        clients = inquiry._write_clients(
+            workdir, [f"http://127.0.0.1:{port}/broker/callback" for port in ports.values()]
         )
-        bank = subprocess.Popen(
-            [
-                inquiry.HONNIN,
-                "sandbox",
-                "bank",
-                "momiji_rest",
-                "--port",
-                str(bank_port),
-                "--clients",
-                str(clients),
-                "--admin-token",
-                inquiry.ADMIN_TOKEN,
-            ],
-            env=inquiry._env({}),
-            stdout=log,
-            stderr=log,
-        )
+        bank = inquiry._start_bank("momiji_rest", port=bank_port, clients=clients, log=log)
         inquiry._wait(f"{bank_url}/healthz", bank, "sandbox bank")
-        for target in ("token", "kyc"):
-            httpx.post(
-                f"{bank_url}/admin/faults",
-                headers={"Authorization": f"Bearer {inquiry.ADMIN_TOKEN}"},
-                json={"kind": "latency", "target": target, "latency_ms": latency_ms},
-            ).raise_for_status()
+        inquiry._inject_latency(bank_url, latency_ms)
         discovery = httpx.get(f"{bank_url}/.well-known/oauth-authorization-server").json()
         for name, extra in VARIANTS.items():
             port = ports[name]
