@@ -1,6 +1,6 @@
 """Bank inquiries end to end: flows/s through Honnin and the latency Honnin adds.
 
-``honnin bench inquiry [-o flows=400] [-o concurrency=100] [-o latency_ms=20]
+``honnin bench inquiry [-o flows=400] [-o concurrency=100] [-o rate=R] [-o latency_ms=20]
 [-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...] [-o workers=1]
 [-o keep=1]`` (keep the work directory with the processes' log)
 
@@ -11,6 +11,15 @@ whole inquiry: the enterprise creates it, the user (the sandbox's automated user
 Honnin's link to the bank, logs in and consents, the bank redirects to Honnin's callback
 (token exchange, KYC fetch, mapping, matching, result and outbox written), and the
 enterprise reads the result.
+
+Two ways to load it. Closed loop (the default): ``concurrency`` flows run back to back, each
+starting when one ends, so the platform is saturated and flows/s is its capacity; by
+Little's law every flow then takes about ``concurrency / flows_per_s``, and the "added"
+latency is mostly queueing. Open loop (``rate``): flows arrive at ``rate`` per second
+(Poisson arrivals, fixed seed, at most ``concurrency`` in flight), whether or not earlier
+ones are done; a flow's latency counts from its scheduled arrival, so time spent waiting
+for a slot is not hidden (no coordinated omission). Below saturation this is the latency
+the platform adds to one flow at that load.
 
 Baseline, in the same run against the same bank: the same user steps and the same
 token + KYC calls made directly by a client, without Honnin. "Added" latency is the
@@ -25,7 +34,9 @@ import asyncio
 import base64
 import hashlib
 import json
+import math
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -119,6 +130,55 @@ async def _run_flows(
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return time.perf_counter() - started, latencies
+
+
+def poisson_arrivals(*, flows: int, rate: float, seed: int = 9162) -> list[float]:
+    """Scheduled start of each flow, in seconds from the first: a Poisson process at
+    ``rate`` per second (exponential gaps), the same for every run with the same seed."""
+    if flows < 0 or not rate > 0:
+        msg = f"need flows >= 0 and rate > 0, got flows={flows} rate={rate}"
+        raise ValueError(msg)
+    draw = random.Random(seed)
+    arrivals: list[float] = []
+    at = 0.0
+    for _ in range(flows):
+        arrivals.append(at)
+        at += draw.expovariate(rate)
+    return arrivals
+
+
+async def _run_arrivals(
+    flow: Callable[[], Awaitable[None]], *, arrivals: list[float], concurrency: int
+) -> tuple[float, list[float], int]:
+    """Starts a flow at each arrival time (at most ``concurrency`` in flight); returns the
+    elapsed time, each flow's latency from its scheduled arrival, and the most flows that
+    were in flight (or waiting for a slot) at once."""
+    loop = asyncio.get_running_loop()
+    slots = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    outstanding = 0
+    most = 0
+
+    async def one(scheduled: float) -> None:
+        nonlocal outstanding, most
+        outstanding += 1
+        most = max(most, outstanding)
+        try:
+            async with slots:
+                await flow()
+            latencies.append(loop.time() - scheduled)
+        finally:
+            outstanding -= 1
+
+    started = loop.time()
+    tasks: list[asyncio.Task[None]] = []
+    for offset in arrivals:
+        delay = started + offset - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(started + offset)))
+    await asyncio.gather(*tasks)
+    return loop.time() - started, latencies, most
 
 
 class Bench:
@@ -344,9 +404,23 @@ def _inject_latency(bank_url: str, latency_ms: int) -> None:
         ).raise_for_status()
 
 
+def _rate(option: str | None) -> float | None:
+    if not option:
+        return None
+    try:
+        rate = float(option)
+    except ValueError:
+        rate = math.nan
+    if not (math.isfinite(rate) and rate > 0):
+        msg = f"rate must be a positive number of flows per second, got {option!r}"
+        raise ValueError(msg)
+    return rate
+
+
 def run(**options: str) -> dict[str, Any]:
     flows = int(options.get("flows", "400"))
     concurrency = int(options.get("concurrency", "100"))
+    rate = _rate(options.get("rate"))
     latency_ms = int(options.get("latency_ms", "20"))
     bank = options.get("bank", "momiji_rest")
     workers = int(options.get("workers", "1"))
@@ -404,6 +478,7 @@ def run(**options: str) -> dict[str, Any]:
                 callback=callback,
                 flows=flows,
                 concurrency=concurrency,
+                rate=rate,
                 latency_ms=latency_ms,
                 database_url=database_url,
                 workers=workers,
@@ -433,6 +508,7 @@ async def _measure(
     callback: str,
     flows: int,
     concurrency: int,
+    rate: float | None,
     latency_ms: int,
     database_url: str,
     workers: int,
@@ -444,15 +520,28 @@ async def _measure(
     warm = max(10, concurrency // 5)
     await _run_flows(bench.direct, flows=warm, concurrency=min(concurrency, warm))
     await _run_flows(bench.through_honnin, flows=warm, concurrency=min(concurrency, warm))
+    in_flight: dict[str, int] = {}
+
+    async def load(name: str, flow: Callable[[], Awaitable[None]]) -> tuple[float, list[float]]:
+        if rate is None:
+            in_flight[name] = concurrency
+            return await _run_flows(flow, flows=flows, concurrency=concurrency)
+        arrivals = poisson_arrivals(flows=flows, rate=rate)
+        elapsed, latencies, most = await _run_arrivals(
+            flow, arrivals=arrivals, concurrency=concurrency
+        )
+        in_flight[name] = most
+        return elapsed, latencies
+
     bank_cpu = _cpu_seconds(pids["bank"])
     load_cpu = time.process_time()
-    direct_s, direct = await _run_flows(bench.direct, flows=flows, concurrency=concurrency)
+    direct_s, direct = await load("direct", bench.direct)
     bank_cpu_direct = _cpu_seconds(pids["bank"]) - bank_cpu
     load_cpu_direct = time.process_time() - load_cpu
     platform_cpu = _cpu_seconds(pids["platform"])
     bank_cpu = _cpu_seconds(pids["bank"])
     load_cpu = time.process_time()
-    honnin_s, through = await _run_flows(bench.through_honnin, flows=flows, concurrency=concurrency)
+    honnin_s, through = await load("through_honnin", bench.through_honnin)
     platform_cpu = _cpu_seconds(pids["platform"]) - platform_cpu
     bank_cpu_honnin = _cpu_seconds(pids["bank"]) - bank_cpu
     load_cpu_honnin = time.process_time() - load_cpu
@@ -468,6 +557,9 @@ async def _measure(
         "database": database_url.split(":", 1)[0],
         "flows": flows,
         "concurrency": concurrency,
+        "load": "closed" if rate is None else "open",
+        "offered_flows_per_s": rate,
+        "most_flows_in_flight": in_flight,
         "injected_bank_latency_ms": latency_ms,
         "platform_workers": workers,
         "honnin_flows_per_s": round(flows / honnin_s, 1),

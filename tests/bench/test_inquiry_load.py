@@ -1,0 +1,101 @@
+"""``honnin bench inquiry``'s load patterns: the closed loop and the open loop (``rate``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import statistics
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from honnin.bench_runner import load
+
+inquiry = load("inquiry")
+
+
+@given(flows=st.integers(0, 300), rate=st.floats(0.01, 1e5))
+def test_arrivals_start_at_zero_and_never_go_back(flows: int, rate: float) -> None:
+    arrivals = inquiry.poisson_arrivals(flows=flows, rate=rate)
+    assert len(arrivals) == flows
+    assert arrivals[:1] in ([], [0.0])
+    assert all(b >= a for a, b in itertools.pairwise(arrivals))
+
+
+def test_arrivals_have_the_rate_asked_for_and_repeat_with_the_seed() -> None:
+    arrivals = inquiry.poisson_arrivals(flows=5000, rate=250.0)
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert statistics.fmean(gaps) == pytest.approx(1 / 250, rel=0.05)
+    # Exponential gaps: their spread is their mean (evenly spaced arrivals would have none).
+    assert statistics.pstdev(gaps) == pytest.approx(1 / 250, rel=0.1)
+    assert inquiry.poisson_arrivals(flows=5000, rate=250.0) == arrivals
+    assert inquiry.poisson_arrivals(flows=5000, rate=250.0, seed=1) != arrivals
+
+
+@pytest.mark.parametrize("rate", [0.0, -3.0, float("nan")])
+def test_arrivals_refuse_a_rate_that_is_not_positive(rate: float) -> None:
+    with pytest.raises(ValueError, match="rate > 0"):
+        inquiry.poisson_arrivals(flows=3, rate=rate)
+
+
+@pytest.mark.parametrize("option", ["0", "-1", "abc", "inf", "nan"])
+def test_rate_option_must_be_a_positive_number(option: str) -> None:
+    with pytest.raises(ValueError, match="rate must be a positive number"):
+        inquiry._rate(option)
+
+
+def test_rate_option_absent_means_closed_loop() -> None:
+    assert inquiry._rate(None) is None
+    assert inquiry._rate("") is None
+    assert inquiry._rate("12.5") == 12.5
+
+
+async def test_open_loop_counts_the_wait_for_a_slot_and_keeps_the_cap() -> None:
+    """Three flows due at once with one slot: the third waits for two others, and its
+    latency says so (measured from its scheduled arrival, not from when it got the slot)."""
+    running = 0
+    most_running = 0
+
+    async def flow() -> None:
+        nonlocal running, most_running
+        running += 1
+        most_running = max(most_running, running)
+        await asyncio.sleep(0.02)
+        running -= 1
+
+    _elapsed, latencies, most = await inquiry._run_arrivals(
+        flow, arrivals=[0.0, 0.0, 0.0], concurrency=1
+    )
+    assert most_running == 1
+    assert most == 3
+    first, second, third = sorted(latencies)
+    assert first >= 0.02
+    assert second >= 0.04
+    assert third >= 0.06
+
+
+async def test_open_loop_starts_flows_without_waiting_for_earlier_ones() -> None:
+    """Each flow holds until all three have started: only an open loop lets them all in.
+    (A closed loop would leave the first waiting; the 10 s bound only turns that hang into
+    a failure.)"""
+    release = asyncio.Event()
+    started = 0
+    saw_all_started: list[bool] = []
+
+    async def flow() -> None:
+        nonlocal started
+        started += 1
+        if started == 3:
+            release.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(release.wait(), 10)
+        saw_all_started.append(release.is_set())
+
+    _elapsed, latencies, most = await inquiry._run_arrivals(
+        flow, arrivals=[0.0, 0.001, 0.002], concurrency=10
+    )
+    assert saw_all_started == [True, True, True]
+    assert len(latencies) == 3
+    assert most == 3
