@@ -6,63 +6,18 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 
-from honnin.banks.connector import BankConnector
-from honnin.banks.errors import BankTimeoutError, BankUnreachableError
-from honnin.banks.transport import AiohttpTransport
+from honnin.banks.connector import MAX_RESPONSE_BYTES, BankConnector
+from honnin.banks.errors import BankPayloadError, BankTimeoutError, BankUnreachableError
+from honnin.banks.transport import CHUNK_BYTES, AiohttpTransport, ResponseTooLargeError
 from support.banks import momiji_connection
+from support.rawhttp import answer, each_request, endless_chunks, raw_server, read_request
 from support.server import free_port
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 LIMITS = httpx.Limits(max_connections=10, keepalive_expiry=5)
-
-
-@asynccontextmanager
-async def raw_server(handler: Handler) -> AsyncIterator[tuple[str, list[int]]]:
-    """A TCP server on loopback; yields its URL and a one-item list counting connections."""
-    connections = [0]
-
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections[0] += 1
-        try:
-            await handler(reader, writer)
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", connections
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
-async def read_request(reader: asyncio.StreamReader) -> tuple[str, dict[str, str], bytes]:
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-    headers = {}
-    for line in head[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return head[0], headers, body
-
-
-async def each_request(
-    reader: asyncio.StreamReader,
-) -> AsyncIterator[tuple[str, dict[str, str], bytes]]:
-    """The requests of one kept-alive connection, until the client closes it."""
-    while True:
-        try:
-            yield await read_request(reader)
-        except asyncio.IncompleteReadError:
-            return
 
 
 def client(*, read_timeout: float = 5.0) -> httpx.AsyncClient:
@@ -207,3 +162,97 @@ async def test_one_client_per_bank_that_keeps_no_cookies_and_closes_with_the_con
     assert seen[1][0] == "GET /kyc HTTP/1.1"
     assert seen[1][1]["authorization"] == "Bearer token-of-another-user"
     assert "cookie" not in seen[1][1]
+
+
+async def test_a_body_over_the_limit_is_refused_whether_declared_or_streamed() -> None:
+    limit = 100_000
+
+    async def declared(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await answer(writer, b"HTTP/1.1 200 OK\r\n", b"x" * (limit + 1))
+
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await endless_chunks(writer, b"HTTP/1.1 200 OK\r\n", b"y" * 4096)
+
+    async def at_the_limit(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await answer(writer, b"HTTP/1.1 200 OK\r\n", b"z" * limit)
+
+    transport = AiohttpTransport(limits=LIMITS, max_body_bytes=limit)
+    async with httpx.AsyncClient(transport=transport) as http:
+        for refuse in (declared, endless):
+            async with raw_server(refuse) as (url, _):
+                with pytest.raises(ResponseTooLargeError, match=str(limit)):
+                    await http.get(f"{url}/")
+        async with raw_server(at_the_limit) as (url, _):
+            assert len((await http.get(f"{url}/")).content) == limit
+
+
+async def test_the_body_reaches_httpx_in_the_chunks_it_arrived_in() -> None:
+    """So httpx decodes a compressed body piece by piece, and a streaming caller can stop."""
+
+    async def chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(8):
+            writer.write(b"4000\r\n" + b"c" * 0x4000 + b"\r\n")
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+    async with (
+        raw_server(chunked) as (url, _),
+        httpx.AsyncClient(transport=AiohttpTransport(limits=LIMITS)) as http,
+        http.stream("GET", f"{url}/") as response,
+    ):
+        raw = [chunk async for chunk in response.aiter_raw()]
+    assert b"".join(raw) == b"c" * 8 * 0x4000
+    assert len(raw) > 1
+    assert max(len(chunk) for chunk in raw) <= CHUNK_BYTES
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "message"),
+    [
+        # 64 MiB of zeros in 64 KiB of gzip: refused while it is being decoded.
+        pytest.param(gzip.compress(bytes(64 << 20)), b"gzip", "larger than", id="gzip bomb"),
+        pytest.param(b"plain text, not gzip", b"gzip", "does not decode", id="not gzip"),
+        pytest.param(b"{" * (MAX_RESPONSE_BYTES + 1), b"", "larger than", id="too long"),
+    ],
+)
+async def test_the_connector_refuses_answers_too_large_or_undecodable(
+    body: bytes, encoding: bytes, message: str
+) -> None:
+    async def bank(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        if encoding:
+            head += b"Content-Encoding: " + encoding + b"\r\n"
+        await answer(writer, head, body)
+
+    connector = BankConnector(redirect_uri="http://honnin.test/broker/callback")
+    try:
+        async with raw_server(bank) as (url, _):
+            with pytest.raises(BankPayloadError, match=message) as info:
+                await connector.metadata(momiji_connection(url))
+    finally:
+        await connector.aclose()
+    assert info.value.code == "bank_payload_invalid"
+
+
+async def test_the_connector_reads_a_compressed_answer_under_the_limit() -> None:
+    document = {"issuer": "", "kyc_info_endpoint": "/kyc", "padding": "p" * 500_000}
+
+    async def bank(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        document["issuer"] = url
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+        await answer(writer, head, gzip.compress(json.dumps(document).encode()))
+
+    connector = BankConnector(redirect_uri="http://honnin.test/broker/callback")
+    try:
+        async with raw_server(bank) as (url, _):
+            metadata = await connector.metadata(momiji_connection(url))
+    finally:
+        await connector.aclose()
+    assert metadata["padding"] == document["padding"]

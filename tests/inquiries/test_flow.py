@@ -101,6 +101,7 @@ async def test_wrong_issuer_parameter_fails_the_inquiry(broker: Broker) -> None:
     [
         ({"kind": "error", "status": 500}, "bank_error"),
         ({"kind": "malformed"}, "bank_payload_invalid"),
+        ({"kind": "flood"}, "bank_payload_invalid"),
         ({"kind": "close"}, "bank_unreachable"),
     ],
 )

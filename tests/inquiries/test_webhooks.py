@@ -120,3 +120,18 @@ def test_stale_webhook_timestamps_are_refused() -> None:
     assert core.verify_webhook(secret=secret, headers=headers, body=body, now=1100)
     assert not core.verify_webhook(secret=secret, headers=headers, body=body, now=2000)
     assert not core.verify_webhook(secret=secret, headers={}, body=body, now=1000)
+
+
+async def test_a_receiver_answering_with_an_endless_body_is_delivered_by_its_status(
+    broker: Broker, receiver: WebhookReceiver
+) -> None:
+    """Only the status of the receiver's answer counts; its body is never read. (Reading
+    it would never end; the 60 s bound only turns that hang into a failure.)"""
+    receiver.flood_next = 1
+    maintenance = broker.platform.app.state.maintenance
+    await maintenance.stop()
+    await broker.run("kaede_xml", decision="deny")
+    dispatcher = broker.platform.app.state.webhooks
+    assert await asyncio.wait_for(dispatcher.deliver_due(), 60) == 1
+    assert len(receiver.received) == 1
+    assert await dispatcher.deliver_due() == 0  # delivered: nothing is sent again

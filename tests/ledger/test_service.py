@@ -35,6 +35,7 @@ from honnin.ledger.errors import (
 )
 from honnin.ledger.models import LedgerLookupAudit, LedgerWitnessedLog
 from honnin.ledger.service import LedgerService, LookupPolicy, Peer, Witness
+from support.rawhttp import endless_chunks, raw_server, read_request
 
 A_ORIGIN = "a.test/ledger"
 B_ORIGIN = "b.test/ledger"
@@ -306,6 +307,32 @@ async def test_witness_http_semantics(world: World) -> None:
     r = await post(witness.format_request(size, [], forged))
     assert r.status_code == 409
     assert r.text == f"{size}\n"
+
+
+async def test_a_witness_or_peer_that_floods_its_answer_is_refused(world: World) -> None:
+    """Their answers are read only up to a bound, then dropped: a witness that floods
+    cosigns nothing, a peer that floods gives a bundle error (and the lookup is audited).
+    Reading a whole endless answer would never end; the 60 s bounds only turn such a hang
+    into a failure."""
+
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await endless_chunks(writer, b"HTTP/1.1 200 OK\r\n", b"9" * 16_384)
+
+    a = world.a
+    await a.append_event("trace.delivered", {"n": 1})
+    async with raw_server(flood) as (url, _):
+        a.witnesses = (Witness(url=url + "/witness", key=world.keys["w_wit"].verifier),)
+        assert await asyncio.wait_for(a.collect_cosignatures(), 60) == []
+        b = world.make_b(peer_url=url)
+        lookup = b.lookup(peer=A_ORIGIN, subject_id=b.subject_id(IDENTITY), consent_reference="c-1")
+        with pytest.raises(BundleError, match="too large"):
+            await asyncio.wait_for(lookup, 60)
+    async with b.database.session() as session:
+        audits = (await session.execute(LedgerLookupAudit.__table__.select())).all()
+    assert [(r.direction, r.peer, r.outcome) for r in audits] == [
+        ("out", A_ORIGIN, "invalid_bundle")
+    ]
 
 
 async def test_lookups_need_consent_signature_and_are_rate_limited(world: World) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from support.server import serve_in_thread
@@ -27,6 +28,7 @@ class WebhookReceiver:
     url: str = ""
     received: list[Received] = field(default_factory=list)
     fail_next: int = 0  # answer 500 to this many deliveries first
+    flood_next: int = 0  # accept this many with a 200 whose body never ends
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle(self, request: Request) -> Response:
@@ -36,7 +38,16 @@ class WebhookReceiver:
                 self.fail_next -= 1
                 return Response(status_code=500)
             self.received.append(Received(headers=dict(request.headers), body=body))
+            if self.flood_next > 0:
+                self.flood_next -= 1
+                return StreamingResponse(_endless(), status_code=200)
         return Response(status_code=204)
+
+
+async def _endless() -> AsyncIterator[bytes]:
+    while True:
+        yield b"ok " * 5000
+        await asyncio.sleep(0)
 
 
 async def _landing(request: Request) -> Response:

@@ -37,10 +37,12 @@ from honnin.banks.errors import (
     BankTimeoutError,
     BankUnreachableError,
 )
-from honnin.banks.transport import AiohttpTransport
+from honnin.banks.transport import AiohttpTransport, ResponseTooLargeError
+from honnin.http_limits import BodyTooLargeError, send_capped
 
 METADATA_TTL_SECONDS = 300.0
-MAX_KYC_BYTES = 1_048_576
+# Longest body taken from a bank, as sent and once decoded: discovery, keys, token, KYC.
+MAX_RESPONSE_BYTES = 1_048_576
 # Open connections to one bank at most. Idle ones close after POOL_KEEPALIVE_SECONDS,
 # before common servers' own 5 s idle limit, so a request rarely meets a closing one.
 POOL_CONNECTIONS = 256
@@ -271,8 +273,6 @@ class BankConnector:
         )
         if response.status_code != 200:
             raise _status_error(connection, response, what="KYC API")
-        if len(response.content) > MAX_KYC_BYTES:
-            raise BankPayloadError(f"{connection.bank_id}: KYC response is too large")
         return KycResponse(
             body=response.content,
             content_type=response.headers.get("content-type", "application/octet-stream"),
@@ -291,10 +291,18 @@ class BankConnector:
         auth: httpx.Auth | None = None,
     ) -> httpx.Response:
         client = self._plain_client(connection)
+        request = client.build_request(method, url, data=data, headers=headers)
         try:
-            return await client.request(
-                method, url, data=data, headers=headers, auth=auth or httpx.USE_CLIENT_DEFAULT
-            )
+            return await send_capped(client, request, auth=auth, limit=MAX_RESPONSE_BYTES)
+        except (ResponseTooLargeError, BodyTooLargeError) as exc:
+            raise BankPayloadError(
+                f"{connection.bank_id}: the bank's answer is larger than {MAX_RESPONSE_BYTES} bytes"
+            ) from exc
+        except httpx.DecodingError as exc:
+            raise BankPayloadError(
+                f"{connection.bank_id}: the bank's answer does not decode as its "
+                "Content-Encoding says"
+            ) from exc
         except httpx.TimeoutException as exc:
             raise BankTimeoutError(
                 f"{connection.bank_id}: the bank did not answer in time"
@@ -318,7 +326,8 @@ class BankConnector:
             )
             client = httpx.AsyncClient(
                 timeout=self._timeout,
-                transport=self._transport or AiohttpTransport(limits=limits),
+                transport=self._transport
+                or AiohttpTransport(limits=limits, max_body_bytes=MAX_RESPONSE_BYTES),
                 cookies=_no_cookies(),
             )
             self._http[connection.issuer] = client

@@ -13,18 +13,43 @@ aiohttp's protocol errors through unmapped and keeps one cookie jar for every re
 This one maps each aiohttp failure to the httpx exception a caller of httpx expects
 (:func:`map_error`), keeps no cookies (a bank's cookies belong to no one user here) and
 reads the whole body before returning, so a connection goes back to the pool at once.
+That read stops at ``max_body_bytes`` (:class:`ResponseTooLargeError`): a bank that
+answers with an endless or enormous body must not fill the platform's memory. The body
+is handed to httpx in the chunks it arrived in, so httpx decodes a compressed body chunk
+by chunk and a caller that streams it can stop early (the connector caps what it
+decodes as well).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import AsyncIterator
 
 import aiohttp
 import httpx
 from multidict import CIMultiDict
 
-__all__ = ["AiohttpTransport", "map_error"]
+__all__ = ["AiohttpTransport", "ResponseTooLargeError", "map_error"]
+
+# Read size: also what httpx decodes at once, so a compressed chunk expands to at most
+# about a thousand times this (deflate's limit) before a streaming caller can stop.
+CHUNK_BYTES = 16_384
+
+
+class ResponseTooLargeError(httpx.TransportError):
+    """The answer's body is longer than the transport's ``max_body_bytes``."""
+
+
+class _Chunks(httpx.AsyncByteStream):
+    """A body already read, handed on in the chunks it arrived in."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            yield chunk
 
 
 def map_error(error: Exception, request: httpx.Request) -> httpx.TransportError:
@@ -54,7 +79,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     The session is made on the first request: aiohttp binds it to the running event loop.
     ``limits.max_connections`` caps the open connections; idle ones close after
     ``limits.keepalive_expiry`` seconds. Proxy settings come from the environment
-    (``HTTPS_PROXY``, ``NO_PROXY``), as with httpx's default transport.
+    (``HTTPS_PROXY``, ``NO_PROXY``), as with httpx's default transport. A body longer
+    than ``max_body_bytes`` (as sent, before any ``Content-Encoding`` is decoded) raises
+    :class:`ResponseTooLargeError`; ``None`` reads any length.
     """
 
     def __init__(
@@ -62,8 +89,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         *,
         limits: httpx.Limits,
         verify: ssl.SSLContext | bool = True,
+        max_body_bytes: int | None = None,
     ) -> None:
         self._limits = limits
+        self._max_body = max_body_bytes
         # httpx's own trust store and TLS defaults (certifi), so verification is unchanged.
         self._ssl = (
             verify
@@ -113,7 +142,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,  # httpx decides on redirects
                 timeout=timeout,
             ) as answer:
-                content = await answer.read()
+                chunks = await self._read_body(answer, request)
                 status = answer.status
                 headers = list(answer.raw_headers)
                 reason = answer.reason
@@ -125,10 +154,27 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status,
             headers=headers,
-            stream=httpx.ByteStream(content),
+            stream=_Chunks(chunks),
             request=request,
             extensions=extensions,
         )
+
+    async def _read_body(
+        self, answer: aiohttp.ClientResponse, request: httpx.Request
+    ) -> list[bytes]:
+        limit = self._max_body
+        if limit is not None and (answer.content_length or 0) > limit:
+            msg = f"the answer's body is {answer.content_length} bytes, over {limit}"
+            raise ResponseTooLargeError(msg, request=request)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in answer.content.iter_chunked(CHUNK_BYTES):
+            size += len(chunk)
+            if limit is not None and size > limit:
+                msg = f"the answer's body runs over {limit} bytes"
+                raise ResponseTooLargeError(msg, request=request)
+            chunks.append(chunk)
+        return chunks
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from honnin.clock import Clock, SystemClock
 from honnin.config import Settings
 from honnin.db import Database
+from honnin.http_limits import BodyTooLargeError, send_capped
 from honnin.ledger import bundle as bundle_mod
 from honnin.ledger import merkle, records, witness
 from honnin.ledger.checkpoint import Checkpoint
@@ -55,6 +56,10 @@ from honnin.ledger.note import SIG_COSIGNATURE_V1, Signer, Verifier, open_note, 
 log = structlog.get_logger(__name__)
 
 MAX_REQUEST_AGE_SECONDS = 300
+# Longest answers read from a witness (cosignature lines, or the size it knows) and from a
+# peer log (a bundle of at most MAX_BUNDLE_ENTRIES entries with their proofs).
+MAX_WITNESS_ANSWER_BYTES = 65_536
+MAX_BUNDLE_BYTES = 1_048_576
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +177,14 @@ class LedgerService:
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=10.0)
         return self._http
+
+    async def _post(
+        self, url: str, *, content: bytes, limit: int, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """POST to a witness or peer log; their answer is read up to ``limit`` bytes."""
+        client = self.http()
+        request = client.build_request("POST", url, content=content, headers=headers)
+        return await send_capped(client, request, limit=limit)
 
     async def aclose(self) -> None:
         if self._cosign_task is not None:
@@ -294,10 +307,15 @@ class LedgerService:
                 log.warning("ledger.witness_ahead", witness=w.name, witness_size=old)
                 return False
             proof = await self.log.consistency_proof(old, size) if old else []
-            response = await self.http().post(
-                w.url.rstrip("/") + "/add-checkpoint",
-                content=witness.format_request(old, proof, cp.note),
-            )
+            try:
+                response = await self._post(
+                    w.url.rstrip("/") + "/add-checkpoint",
+                    content=witness.format_request(old, proof, cp.note),
+                    limit=MAX_WITNESS_ANSWER_BYTES,
+                )
+            except BodyTooLargeError:
+                log.warning("ledger.witness_answer_too_large", witness=w.name)
+                return False
             body = response.text.strip()
             # A witness's 409 body is the size it knows; only plain ASCII digits count.
             known = len(body) <= 20 and body.isascii() and body.isdigit()
@@ -500,11 +518,15 @@ class LedgerService:
         )
         signed = request.signed(self.log.signer)
         try:
-            response = await self.http().post(
+            response = await self._post(
                 target.url.rstrip("/") + "/lookup",
                 content=signed.encode(),
                 headers={"content-type": "text/plain; charset=utf-8"},
+                limit=MAX_BUNDLE_BYTES,
             )
+        except BodyTooLargeError as exc:
+            await self._audit("out", peer, signed, "invalid_bundle", 0)
+            raise BundleError("peer's answer is too large") from exc
         except httpx.HTTPError as exc:
             await self._audit("out", peer, signed, "unreachable", 0)
             raise PeerUnavailableError("peer did not answer") from exc

@@ -2,7 +2,8 @@
 
 Tests and benchmarks make a bank slow or broken on demand: added latency (with jitter),
 5xx answers, requests that hang until the client gives up, connections closed in the
-middle of a response, and syntactically broken bodies in the bank's own media type.
+middle of a response, syntactically broken bodies in the bank's own media type, and
+answers that never end (a gzip stream of zeros: a few KiB on the wire decode to MiBs).
 The same middleware counts concurrent requests at the KYC API (current and peak), which
 is how the broker's per-bank flow control is checked from the outside.
 """
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import random
 import threading
+import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
@@ -25,7 +27,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-FaultKind = Literal["latency", "error", "hang", "close", "malformed"]
+FaultKind = Literal["latency", "error", "hang", "close", "malformed", "flood"]
 FaultTarget = Literal["kyc", "token", "par", "authorize", "any"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 FAULT_TARGETS: tuple[str, ...] = get_args(FaultTarget)
@@ -243,6 +245,8 @@ class FaultMiddleware:
             await _respond(send, 200, body, content_type)
         elif fault.kind == "hang":
             await _wait_for_disconnect(receive, fault.hang_seconds)
+        elif fault.kind == "flood":
+            await _flood(send, receive, self.broken_body[1], fault.hang_seconds)
         elif fault.kind == "close":
             # Promise a body, send part of it, then return: the server closes the
             # connection mid-response, which clients see as a protocol error.
@@ -278,6 +282,31 @@ async def _respond(
         headers.append((b"retry-after", b"1"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _flood(send: Send, receive: Receive, content_type: str, limit: float) -> None:
+    """A 200 whose gzip body of zeros goes on until the client hangs up or ``limit`` passes:
+    each chunk is a flushed deflate block of a MiB of zeros, about a KiB on the wire."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    first = compressor.compress(bytes(1 << 20)) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    again = compressor.compress(bytes(1 << 20)) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-encoding", b"gzip"),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    gone = asyncio.create_task(_wait_for_disconnect(receive, limit))
+    try:
+        chunk = first
+        while not gone.done():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            chunk = again
+            await asyncio.sleep(0)  # lets the disconnect be seen
+    finally:
+        gone.cancel()
+    with contextlib.suppress(Exception):  # the client is usually gone by now
+        await send({"type": "http.response.body", "body": compressor.flush()})
 
 
 async def _wait_for_disconnect(receive: Receive, limit: float) -> None:
