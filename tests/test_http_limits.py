@@ -31,10 +31,10 @@ async def test_a_body_up_to_the_limit_is_read_and_one_byte_more_is_not() -> None
         await answer(writer, b"HTTP/1.1 200 OK\r\n", b"a" * size)
 
     async with raw_server(server) as (url, _), httpx.AsyncClient() as http:
-        kept = await send_capped(http, http.build_request("GET", f"{url}/5000"), limit=5000)
+        kept = await send_capped(http, "GET", f"{url}/5000", limit=5000)
         assert kept.content == b"a" * 5000
         with pytest.raises(BodyTooLargeError, match="larger than 5000 bytes"):
-            await send_capped(http, http.build_request("GET", f"{url}/5001"), limit=5000)
+            await send_capped(http, "GET", f"{url}/5001", limit=5000)
 
 
 async def test_an_endless_compressed_body_is_refused_as_it_is_decoded() -> None:
@@ -68,7 +68,7 @@ async def test_a_read_answer_keeps_status_and_headers_and_reads_as_decoded() -> 
         await answer(writer, head, gzip.compress(json.dumps(document).encode()))
 
     async with raw_server(server) as (url, _), httpx.AsyncClient() as http:
-        response = await send_capped(http, http.build_request("GET", f"{url}/"), limit=1000)
+        response = await send_capped(http, "GET", f"{url}/", limit=1000)
     assert response.status_code == 201
     assert response.json() == document
     assert response.headers["x-bank"] == "momiji"
@@ -84,4 +84,4 @@ async def test_an_undecodable_body_is_a_decoding_error() -> None:
 
     async with raw_server(server) as (url, _), httpx.AsyncClient() as http:
         with pytest.raises(httpx.DecodingError):
-            await send_capped(http, http.build_request("GET", f"{url}/"), limit=1000)
+            await send_capped(http, "GET", f"{url}/", limit=1000)

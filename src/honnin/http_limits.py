@@ -8,6 +8,8 @@ limit it allows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import httpx
 
 
@@ -37,6 +39,9 @@ async def read_capped(response: httpx.Response, *, limit: int) -> bytes:
     return bytes(body)
 
 
+_ENCODED_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
 def with_body(response: httpx.Response, body: bytes) -> httpx.Response:
     """A read response: ``response``'s status and headers with its decoded ``body``.
 
@@ -56,18 +61,20 @@ def with_body(response: httpx.Response, body: bytes) -> httpx.Response:
     )
 
 
-_ENCODED_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
 async def send_capped(
     client: httpx.AsyncClient,
-    request: httpx.Request,
+    method: str,
+    url: str,
     *,
     limit: int,
+    content: bytes | None = None,
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     auth: httpx.Auth | None = None,
 ) -> httpx.Response:
-    """Send ``request`` (with ``auth``, else the client's own) and read its answer with
+    """Send a request (with ``auth``, else the client's own) and read its answer with
     :func:`read_capped`; the connection is released either way."""
+    request = client.build_request(method, url, content=content, data=data, headers=headers)
     response = await client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, stream=True)
     try:
         body = await read_capped(response, limit=limit)

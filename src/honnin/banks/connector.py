@@ -291,9 +291,10 @@ class BankConnector:
         auth: httpx.Auth | None = None,
     ) -> httpx.Response:
         client = self._plain_client(connection)
-        request = client.build_request(method, url, data=data, headers=headers)
         try:
-            return await send_capped(client, request, auth=auth, limit=MAX_RESPONSE_BYTES)
+            return await send_capped(
+                client, method, url, data=data, headers=headers, auth=auth, limit=MAX_RESPONSE_BYTES
+            )
         except (ResponseTooLargeError, BodyTooLargeError) as exc:
             raise BankPayloadError(
                 f"{connection.bank_id}: the bank's answer is larger than {MAX_RESPONSE_BYTES} bytes"

@@ -178,14 +178,6 @@ class LedgerService:
             self._http = httpx.AsyncClient(timeout=10.0)
         return self._http
 
-    async def _post(
-        self, url: str, *, content: bytes, limit: int, headers: Mapping[str, str] | None = None
-    ) -> httpx.Response:
-        """POST to a witness or peer log; their answer is read up to ``limit`` bytes."""
-        client = self.http()
-        request = client.build_request("POST", url, content=content, headers=headers)
-        return await send_capped(client, request, limit=limit)
-
     async def aclose(self) -> None:
         if self._cosign_task is not None:
             self._cosign_task.cancel()
@@ -308,7 +300,9 @@ class LedgerService:
                 return False
             proof = await self.log.consistency_proof(old, size) if old else []
             try:
-                response = await self._post(
+                response = await send_capped(
+                    self.http(),
+                    "POST",
                     w.url.rstrip("/") + "/add-checkpoint",
                     content=witness.format_request(old, proof, cp.note),
                     limit=MAX_WITNESS_ANSWER_BYTES,
@@ -518,7 +512,9 @@ class LedgerService:
         )
         signed = request.signed(self.log.signer)
         try:
-            response = await self._post(
+            response = await send_capped(
+                self.http(),
+                "POST",
                 target.url.rstrip("/") + "/lookup",
                 content=signed.encode(),
                 headers={"content-type": "text/plain; charset=utf-8"},
