@@ -9,7 +9,9 @@ one-hop adapter, or asyncpg), httpx over the bank connector's aiohttp transport,
 with uvloop and httptools. No authentication, contracts, flow control, encryption,
 mapping, matching, trace, ledger, logging or metrics.
 
-``FLOOR_DATABASE=none`` keeps the inquiries in a dict instead (no database at all);
+``FLOOR_UNITS=1`` runs each read and transaction as one unit of work
+(:meth:`honnin.db.Database.run` / ``read``, as the broker does) instead of awaiting each
+statement; ``FLOOR_DATABASE=none`` keeps the inquiries in a dict instead (no database at all);
 ``FLOOR_BANK_CALLS=0`` skips the two bank calls (the bank still sees the user's steps);
 ``FLOOR_TRANSPORT=httpx`` sends them through httpx's own transport (httpcore) instead.
 """
@@ -32,7 +34,9 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
+    Executable,
     Integer,
     MetaData,
     String,
@@ -43,6 +47,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Row
 
 from honnin.banks.transport import AiohttpTransport
 from honnin.db.engine import Database
@@ -152,6 +157,29 @@ def create_app() -> FastAPI:
         if database_url == "none"
         else Database(database_url, pool_size=4 if database_url.startswith("sqlite") else 20)
     )
+    units = os.environ.get("FLOOR_UNITS") == "1"
+
+    async def read_one(statement: Executable, values: dict[str, Any]) -> Row[Any] | None:
+        assert database is not None
+        if units:
+            return await database.read(lambda c: c.execute(statement, values).first())
+        async with database.reader() as connection:
+            return (await connection.execute(statement, values)).first()
+
+    async def write(*steps: tuple[Executable, dict[str, Any]]) -> None:
+        assert database is not None
+        if units:
+
+            def work(connection: Connection) -> None:
+                for statement, values in steps:
+                    connection.execute(statement, values)
+
+            await database.run(work)
+            return
+        async with database.transaction() as session:
+            for statement, values in steps:
+                await session.execute(statement, values)
+
     memory: dict[str, dict[str, Any]] = {}
     by_state: dict[str, str] = {}
     limits = httpx.Limits(max_connections=256)
@@ -166,7 +194,10 @@ def create_app() -> FastAPI:
         if database is not None:
             async with database.engine.begin() as connection:
                 await connection.run_sync(metadata.create_all)
-                await connection.execute(insert(clients), {"token": TOKEN, "status": "active"})
+                # Variants with a database share it; the first one adds the client.
+                known = (await connection.execute(SELECT_CLIENT, {"b_token": TOKEN})).first()
+                if known is None:
+                    await connection.execute(insert(clients), {"token": TOKEN, "status": "active"})
         yield
         await http.aclose()
         if database is not None:
@@ -179,10 +210,7 @@ def create_app() -> FastAPI:
         if database is None:
             found = token == TOKEN
         else:
-            async with database.reader() as connection:
-                found = (
-                    await connection.execute(SELECT_CLIENT, {"b_token": token})
-                ).first() is not None
+            found = await read_one(SELECT_CLIENT, {"b_token": token}) is not None
         if not found:
             raise HTTPException(401)
 
@@ -203,11 +231,10 @@ def create_app() -> FastAPI:
             memory[inquiry_id] = {**row, "result": None}
             by_state[row["state"]] = inquiry_id
         else:
-            async with database.transaction() as session:
-                await session.execute(INSERT_INQUIRY, row)
-                await session.execute(
-                    INSERT_EVENT, {"kind": "created", "object_id": inquiry_id, "at": _now()}
-                )
+            await write(
+                (INSERT_INQUIRY, row),
+                (INSERT_EVENT, {"kind": "created", "object_id": inquiry_id, "at": _now()}),
+            )
         return {"id": inquiry_id, "authorization_url": f"{base_url}/broker/start/{inquiry_id}"}
 
     @app.get("/broker/start/{inquiry_id}")
@@ -215,8 +242,8 @@ def create_app() -> FastAPI:
         if database is None:
             state, verifier = memory[inquiry_id]["state"], memory[inquiry_id]["verifier"]
         else:
-            async with database.reader() as connection:
-                found = (await connection.execute(SELECT_START, {"b_id": inquiry_id})).one()
+            found = await read_one(SELECT_START, {"b_id": inquiry_id})
+            assert found is not None
             state, verifier = found.state, found.verifier
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
         query = httpx.QueryParams(
@@ -258,24 +285,18 @@ def create_app() -> FastAPI:
             record = await call_bank(code, row["verifier"])
             row["status"], row["result"] = "completed", json.dumps(record)
             return RedirectResponse(row["return_url"], status_code=303)
-        async with database.reader() as connection:
-            found = (await connection.execute(SELECT_BY_STATE, {"b_state": state})).one()
-        async with database.transaction() as session:
-            await session.execute(
-                CONSUME_STATE, {"b_id": found.id, "b_state": state, "b_now": _now()}
-            )
-            await session.execute(
-                INSERT_EVENT, {"kind": "consented", "object_id": found.id, "at": _now()}
-            )
-            await session.execute(
-                INSERT_RECEIPT, {"id": secrets.token_hex(16), "object_id": found.id}
-            )
+        found = await read_one(SELECT_BY_STATE, {"b_state": state})
+        assert found is not None
+        await write(
+            (CONSUME_STATE, {"b_id": found.id, "b_state": state, "b_now": _now()}),
+            (INSERT_EVENT, {"kind": "consented", "object_id": found.id, "at": _now()}),
+            (INSERT_RECEIPT, {"id": secrets.token_hex(16), "object_id": found.id}),
+        )
         record = await call_bank(code, found.verifier)
-        async with database.transaction() as session:
-            await session.execute(FINISH, {"b_id": found.id, "b_result": json.dumps(record)})
-            await session.execute(
-                INSERT_EVENT, {"kind": "completed", "object_id": found.id, "at": _now()}
-            )
+        await write(
+            (FINISH, {"b_id": found.id, "b_result": json.dumps(record)}),
+            (INSERT_EVENT, {"kind": "completed", "object_id": found.id, "at": _now()}),
+        )
         return RedirectResponse(found.return_url, status_code=303)
 
     @app.get("/v1/bank-inquiries/{inquiry_id}", response_model=InquiryOut)
@@ -285,13 +306,12 @@ def create_app() -> FastAPI:
             row = memory[inquiry_id]
             stored = row["result"]
             return {"id": inquiry_id, "status": row["status"], "result": json.loads(stored)}
-        async with database.reader() as connection:
-            found = (await connection.execute(SELECT_RESULT, {"b_id": inquiry_id})).one()
-        async with database.transaction() as session:
-            await session.execute(DELIVER, {"b_id": inquiry_id, "b_now": _now()})
-            await session.execute(
-                INSERT_EVENT, {"kind": "delivered", "object_id": inquiry_id, "at": _now()}
-            )
+        found = await read_one(SELECT_RESULT, {"b_id": inquiry_id})
+        assert found is not None
+        await write(
+            (DELIVER, {"b_id": inquiry_id, "b_now": _now()}),
+            (INSERT_EVENT, {"kind": "delivered", "object_id": inquiry_id, "at": _now()}),
+        )
         return {"id": found.id, "status": found.status, "result": json.loads(found.result)}
 
     @app.get("/readyz")

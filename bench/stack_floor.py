@@ -36,6 +36,7 @@ inquiry = load("inquiry")
 UVICORN = str(Path(sys.executable).parent / "uvicorn")
 VARIANTS = {
     "floor": {},
+    "floor_units": {"FLOOR_UNITS": "1"},
     "floor_no_database": {"FLOOR_DATABASE": "none"},
     "floor_no_database_httpx_transport": {"FLOOR_DATABASE": "none", "FLOOR_TRANSPORT": "httpx"},
     "floor_no_database_no_bank_calls": {"FLOOR_DATABASE": "none", "FLOOR_BANK_CALLS": "0"},

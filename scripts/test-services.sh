@@ -77,6 +77,9 @@ cleanup() {
 }
 
 trap cleanup EXIT
+# A run killed before its cleanup leaves its directory; a later run with the same process
+# id would find a database cluster there and fail to create one.
+[ -z "${HONNIN_TEST_RUN_DIR:-}" ] && rm -rf "$run_dir"
 mkdir -p "$run_dir"
 start_postgres
 start_redis

@@ -51,20 +51,17 @@ async def test_profile_is_opened_once_per_ttl(database: Database, key_ring: KeyR
     service = BankConnectionService(key_ring=key_ring, audit=audit)
     async with database.transaction() as session:
         await service.configure(session, momiji_connection("https://old.example"), actor="test")
-    async with database.session() as session:
-        assert (await profiles.open(session, "momiji_rest")).issuer == "https://old.example"
+    assert (await profiles.open(database, "momiji_rest")).issuer == "https://old.example"
 
     # Another process changes the profile: this one keeps what it opened until the TTL.
     sealed = seal_connection(momiji_connection("https://new.example"), key_ring)
     async with database.transaction() as session:
         await session.execute(update(Bank).where(Bank.id == "momiji_rest").values(profile=sealed))
-    async with database.session() as session:
-        opened = await profiles.open(session, "momiji_rest")
-        assert opened.issuer == "https://old.example"
-        assert opened.client_secret == "secret-0123456789abcdef"
+    opened = await profiles.open(database, "momiji_rest")
+    assert opened.issuer == "https://old.example"
+    assert opened.client_secret == "secret-0123456789abcdef"
     ticks.now += 5
-    async with database.session() as session:
-        assert (await profiles.open(session, "momiji_rest")).issuer == "https://new.example"
+    assert (await profiles.open(database, "momiji_rest")).issuer == "https://new.example"
 
 
 async def test_change_through_this_process_applies_when_it_commits(
@@ -76,21 +73,18 @@ async def test_change_through_this_process_applies_when_it_commits(
     service = BankConnectionService(key_ring=key_ring, audit=audit, on_change=profiles.invalidate)
     async with database.transaction() as session:
         await service.configure(session, momiji_connection("https://old.example"), actor="test")
-    async with database.session() as session:
-        assert (await profiles.open(session, "momiji_rest")).issuer == "https://old.example"
+    assert (await profiles.open(database, "momiji_rest")).issuer == "https://old.example"
 
     # A change that rolls back leaves the cache alone ...
     async with database.session() as session:
         await service.configure(session, momiji_connection("https://rolled.example"), actor="t")
         await session.rollback()
-    async with database.session() as session:
-        assert (await profiles.open(session, "momiji_rest")).issuer == "https://old.example"
+    assert (await profiles.open(database, "momiji_rest")).issuer == "https://old.example"
 
     # ... and a committed one is seen by the next open, TTL or not.
     async with database.transaction() as session:
         await service.configure(session, momiji_connection("https://new.example"), actor="test")
-    async with database.session() as session:
-        assert (await profiles.open(session, "momiji_rest")).issuer == "https://new.example"
+    assert (await profiles.open(database, "momiji_rest")).issuer == "https://new.example"
 
 
 async def test_unknown_and_unconfigured_banks_are_refused_and_not_cached(
@@ -98,15 +92,12 @@ async def test_unknown_and_unconfigured_banks_are_refused_and_not_cached(
 ) -> None:
     audit = AuditService(clock=MovableClock())
     profiles = ConnectionProfiles(key_ring=key_ring, ttl_seconds=3600, monotonic=Ticks())
-    async with database.session() as session:
-        with pytest.raises(BankNotFoundError):
-            await profiles.open(session, "momiji_rest")
+    with pytest.raises(BankNotFoundError):
+        await profiles.open(database, "momiji_rest")
     await _add_bank(database, audit)
-    async with database.session() as session:
-        with pytest.raises(BankConnectionError):
-            await profiles.open(session, "momiji_rest")
+    with pytest.raises(BankConnectionError):
+        await profiles.open(database, "momiji_rest")
     service = BankConnectionService(key_ring=key_ring, audit=audit)
     async with database.transaction() as session:
         await service.configure(session, momiji_connection("https://bank.example"), actor="test")
-    async with database.session() as session:
-        assert (await profiles.open(session, "momiji_rest")).issuer == "https://bank.example"
+    assert (await profiles.open(database, "momiji_rest")).issuer == "https://bank.example"

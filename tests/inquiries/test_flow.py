@@ -174,6 +174,12 @@ async def test_idempotency_key(broker: Broker) -> None:
     assert other.json()["code"] == "idempotency_key_reused"
 
 
+async def test_same_idempotency_key_at_once_gives_one_inquiry(broker: Broker) -> None:
+    answers = await asyncio.gather(*(broker.create("momiji_rest", key="order-7") for _ in range(6)))
+    assert [answer.status_code for answer in answers] == [201] * 6
+    assert len({answer.json()["id"] for answer in answers}) == 1
+
+
 async def test_contract_limits_what_can_be_asked(broker: Broker) -> None:
     await broker.platform.add_bank("other_bank")
     response = await broker.create("other_bank")

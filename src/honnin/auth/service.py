@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -16,7 +16,7 @@ from typing import Any, cast
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, import_key
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import Connection, Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ from honnin.auth.keys import SIGNING_ALGORITHM, SigningKeyStore
 from honnin.auth.models import ClientKey, OAuthClient, UsedClientAssertion
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
+from honnin.db import Database
 from honnin.ids import new_id
 from honnin.security.hashing import hash_secret, verify_secret
 
@@ -272,7 +273,7 @@ class ClientService:
 
     # -- resource side -----------------------------------------------------------------
 
-    async def principal_for(self, session: AsyncSession, bearer: str) -> tokens.Principal:
+    async def principal_for(self, database: Database, bearer: str) -> tokens.Principal:
         """Verify a bearer token and that its client and enterprise are still active.
 
         The signature check of a token is remembered (bounded LRU) until the token expires
@@ -281,7 +282,7 @@ class ClientService:
         """
         now = int(self._clock.now().timestamp())
         principal = await self._verified_principal(bearer, now)
-        if not await self._is_active(session, principal.client_id):
+        if not await database.read(_is_active(principal.client_id)):
             raise UnauthenticatedError("the client or enterprise is no longer active")
         return principal
 
@@ -303,12 +304,6 @@ class ClientService:
             if len(self._verified) > VERIFIED_TOKENS_REMEMBERED:
                 self._verified.popitem(last=False)
         return principal
-
-    @staticmethod
-    async def _is_active(session: AsyncSession, client_id: str) -> bool:
-        # Two status columns, not the client entity: this runs on every enterprise request.
-        found = (await session.execute(_SELECT_ACTIVE, {"b_client_id": client_id})).first()
-        return found is not None and found[0] == "active" and found[1] == "active"
 
 
 # An ES256 verification and the JWS parsing cost ~0.25 ms; enterprise clients send the same
@@ -332,6 +327,17 @@ _SELECT_ACTIVE = (
     .join(Enterprise.__table__, _ENTERPRISES.id == _CLIENTS.enterprise_id)
     .where(_CLIENTS.client_id == bindparam("b_client_id"))
 )
+
+
+def _is_active(client_id: str) -> Callable[[Connection], bool]:
+    """A read unit of work: are the client and its enterprise still active?"""
+
+    def work(connection: Connection) -> bool:
+        # Two status columns, not the client entity: this runs on every enterprise request.
+        found = connection.execute(_SELECT_ACTIVE, {"b_client_id": client_id}).first()
+        return found is not None and found[0] == "active" and found[1] == "active"
+
+    return work
 
 
 def _unverified_kid(token: str) -> str | None:

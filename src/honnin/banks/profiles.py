@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Connection, Row, Table, bindparam, select
 
 from honnin.banks.connection import BankConnection, open_connection
 from honnin.contracts.errors import BankNotFoundError
 from honnin.contracts.models import Bank
+from honnin.db import Database
 from honnin.gateway.cache import TTLCache
 from honnin.security.aead import KeyRing
 
@@ -40,12 +40,15 @@ class ConnectionProfiles:
         self._key_ring = key_ring
         self._cache: TTLCache[str, BankConnection] = TTLCache(ttl=ttl_seconds, monotonic=monotonic)
 
-    async def open(self, session: AsyncSession | AsyncConnection, bank_id: str) -> BankConnection:
+    async def open(self, database: Database, bank_id: str) -> BankConnection:
         """The bank's opened profile; raises when the bank is unknown or not configured."""
-        return await self._cache.get_or_load(bank_id, lambda: self._load(session, bank_id))
+        return await self._cache.get_or_load(bank_id, lambda: self._load(database, bank_id))
 
-    async def _load(self, session: AsyncSession | AsyncConnection, bank_id: str) -> BankConnection:
-        found = (await session.execute(_SELECT_PROFILE, {"b_bank_id": bank_id})).first()
+    async def _load(self, database: Database, bank_id: str) -> BankConnection:
+        def read(connection: Connection) -> Row[Any] | None:
+            return connection.execute(_SELECT_PROFILE, {"b_bank_id": bank_id}).first()
+
+        found = await database.read(read)
         if found is None:
             raise BankNotFoundError(f"no bank {bank_id}")
         return open_connection(bank_id, found.profile, self._key_ring)

@@ -1,14 +1,29 @@
-"""Async engine and session factory for SQLite (WAL) and PostgreSQL."""
+"""Async engine and session factory for SQLite (WAL) and PostgreSQL, and units of work.
+
+A *unit of work* (:meth:`Database.run`, :meth:`Database.read`) is a plain function of a
+synchronous SQLAlchemy ``Connection``. On PostgreSQL it runs through the async engine
+(``AsyncConnection.run_sync``: asyncpg, on the event loop). On SQLite it runs whole in a
+worker thread on a synchronous engine over the same file: SQLite's calls block, so under
+asyncio every statement is otherwise a hand-off to aiosqlite's thread and back, and those
+hand-offs plus SQLAlchemy's async plumbing cost more CPU than the statements themselves.
+With one hand-off per unit instead of one or more per statement, the database part of
+the bank-inquiry flow's skeleton went from ~10 to ~3 ms of CPU per flow
+(docs/benchmarks.md, ``stack_floor``). ``busy_timeout`` waits in the worker thread, never
+on the event loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -19,6 +34,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from honnin.db.sqlite_driver import one_hop_dbapi
+
+T = TypeVar("T")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,6 +83,22 @@ def create_engine(
     )
 
 
+def _sqlite_sync_engine(url: str, *, echo: bool, threads: int) -> Engine | None:
+    """A synchronous engine over the same SQLite file, for units of work; None otherwise."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    # pysqlite's file databases use a QueuePool and allow a connection in any thread.
+    engine = create_sync_engine(
+        parsed.set(drivername="sqlite+pysqlite"),
+        echo=echo,
+        pool_size=threads,
+        max_overflow=0,
+    )
+    event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     """Run ``callback`` once the session's transaction commits (not if it rolls back)."""
 
@@ -106,6 +139,14 @@ class Database:
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         self.request_slots = asyncio.Semaphore(max(1, (pool_size + max_overflow) // 2))
+        # SQLite: one thread per connection of the units' own pool (a unit holds both).
+        threads = max(1, min(pool_size, 4))
+        self._sync_engine = _sqlite_sync_engine(url, echo=echo, threads=threads)
+        self._workers = (
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="honnin-db")
+            if self._sync_engine is not None
+            else None
+        )
 
     @property
     def dialect(self) -> str:
@@ -129,9 +170,50 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` in one transaction: committed when it returns, rolled back
+        when it raises (the exception propagates). See the module docstring."""
+        if self._sync_engine is not None:
+            return await self._in_worker(self._transact, work)
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(work)
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` for independent reads, outside a transaction of ours (like
+        :meth:`reader`); it must not write."""
+        if self._sync_engine is not None:
+            return await self._in_worker(self._look, work)
+        async with self._reads.connect() as connection:
+            return await connection.run_sync(work)
+
+    async def _in_worker(
+        self,
+        how: Callable[[Engine, Callable[[Connection], T]], T],
+        work: Callable[[Connection], T],
+    ) -> T:
+        assert self._sync_engine is not None
+        loop = asyncio.get_running_loop()
+        # The caller's context (request id, log bindings) goes with the work, as with
+        # asyncio.to_thread.
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._workers, context.run, how, self._sync_engine, work)
+
+    @staticmethod
+    def _transact(engine: Engine, work: Callable[[Connection], T]) -> T:
+        with engine.begin() as connection:
+            return work(connection)
+
+    @staticmethod
+    def _look(engine: Engine, work: Callable[[Connection], T]) -> T:
+        with engine.connect() as connection:
+            return work(connection)
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._workers is not None and self._sync_engine is not None:
+            self._workers.shutdown(wait=True)
+            self._sync_engine.dispose()
         await self.engine.dispose()

@@ -61,9 +61,9 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def current_principal(request: Request, session: Session) -> Principal:
+async def current_principal(request: Request) -> Principal:
     clients = await client_service(request)
-    principal = await clients.principal_for(session, _bearer(request))
+    principal = await clients.principal_for(await database(request), _bearer(request))
     request.state.enterprise_id = principal.enterprise_id
     return principal
 

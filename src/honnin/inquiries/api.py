@@ -75,14 +75,11 @@ async def create_inquiry(
 @router.get("/bank-inquiries/{inquiry_id}", response_model=InquiryOut)
 async def get_inquiry(
     inquiry_id: str,
-    session: Session,
     inquiries: Inquiries,
     principal: Annotated[Principal, Depends(require_scope("inquiries:read"))],
 ) -> InquiryOut:
     """Status, and once completed the OIDC4IDA ``verified_claims`` and the match report."""
-    view = await inquiries.get(
-        session, enterprise_id=principal.enterprise_id, inquiry_id=inquiry_id
-    )
+    view = await inquiries.get(enterprise_id=principal.enterprise_id, inquiry_id=inquiry_id)
     result = None
     if view.result is not None:
         result = InquiryResult(

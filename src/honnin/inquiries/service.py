@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
@@ -51,13 +52,19 @@ from honnin.security.aead import KeyRing
 
 
 class EventSink(Protocol):
-    """Where distribution events go (the trace package), inside the caller's transaction."""
+    """Where distribution events go (the trace package), inside the caller's transaction:
+    an async session's, or a unit of work's (:meth:`honnin.db.Database.run`)."""
 
     async def record(self, session: AsyncSession, /, *, kind: str, **fields: Any) -> None: ...
+
+    def record_in(self, connection: Connection, /, *, kind: str, **fields: Any) -> None: ...
 
 
 class NullEventSink:
     async def record(self, session: AsyncSession, /, *, kind: str, **fields: Any) -> None:  # noqa: ARG002
+        return None
+
+    def record_in(self, connection: Connection, /, *, kind: str, **fields: Any) -> None:  # noqa: ARG002
         return None
 
 
@@ -72,6 +79,16 @@ class ReceiptIssuer(Protocol):
     async def issue_receipt(
         self,
         session: AsyncSession,
+        *,
+        object_id: str,
+        enterprise_id: str | None = None,
+        bank_id: str | None = None,
+        purpose: str | None = None,
+    ) -> IssuedLink: ...
+
+    def issue_receipt_in(
+        self,
+        connection: Connection,
         *,
         object_id: str,
         enterprise_id: str | None = None,
@@ -216,6 +233,9 @@ _SELECT_START = select(
     _I.id, _I.status, _I.expires_at, _I.bank_id, _I.claims, _I.sealed_flow_secrets
 ).where(_I.start_token_digest == bindparam("b_digest"))
 _SELECT_PENDING_BY_STATE = _select_pending().where(_I.state_digest == bindparam("b_state"))
+_SELECT_IDEMPOTENT = select(
+    _I.id, _I.status, _I.expires_at, _I.request_digest, _I.sealed_flow_secrets
+).where(_I.enterprise_id == bindparam("b_enterprise_id"), _I.idempotency_key == bindparam("b_key"))
 _SELECT_VIEW = select(*_VIEW_COLUMNS).where(_I.id == bindparam("b_id"))
 _MARK_DELIVERED = (
     update(_INQUIRIES)
@@ -254,6 +274,17 @@ class _FlowSecrets:
 
 log = structlog.get_logger("honnin.inquiries")
 T = TypeVar("T")
+
+
+def _first(
+    statement: Select[Any], values: dict[str, Any]
+) -> Callable[[Connection], Row[Any] | None]:
+    """A read unit of work: the statement's first row, if any."""
+
+    def work(connection: Connection) -> Row[Any] | None:
+        return connection.execute(statement, values).first()
+
+    return work
 
 
 def _aad(inquiry_id: str, name: str) -> bytes:
@@ -329,23 +360,10 @@ class InquiryService:
             }
         )
         if idempotency_key is not None:
-            existing = await session.scalar(
-                select(Inquiry).where(
-                    Inquiry.enterprise_id == enterprise_id,
-                    Inquiry.idempotency_key == idempotency_key,
-                )
-            )
-            if existing is not None:
-                if existing.request_digest != request_digest:
-                    raise IdempotencyConflictError(
-                        "this Idempotency-Key was used with a different request"
-                    )
-                return self._created(
-                    existing.id,
-                    existing.status,
-                    existing.expires_at,
-                    self._flow_secrets(existing.id, existing.sealed_flow_secrets),
-                )
+            earlier = await self._replay(enterprise_id, idempotency_key, request_digest)
+            if earlier is not None:
+                return earlier
+        # The contract look-up is cached; ``session`` is used only when it is not.
         contract = await self._contracts.authorize(
             session, enterprise_id=enterprise_id, bank_id=bank_id, claims=claims, purpose=purpose
         )
@@ -364,7 +382,7 @@ class InquiryService:
             match_applicant(dict(applicant), {"claims": {}})
         except MatchingError as exc:
             raise InvalidApplicantError(exc.safe_message) from exc
-        await self._profiles.open(session, bank_id)  # refuse unconfigured banks now
+        await self._profiles.open(self._database, bank_id)  # refuse unconfigured banks now
 
         now = self._clock.now()
         inquiry_id = new_id("inq")
@@ -376,39 +394,73 @@ class InquiryService:
         )
         expires_at = now + self._consent_ttl
         stored_claims = sorted(set(claims))
-        await session.execute(
-            _INSERT_INQUIRY,
-            {
-                "id": inquiry_id,
-                "enterprise_id": enterprise_id,
-                "bank_id": bank_id,
-                "contract_id": contract.id,
-                "purpose": purpose,
-                "claims": stored_claims,
-                "return_url": return_url,
-                "status": core.PENDING,
-                "start_token_digest": core.token_digest(flow.start_token),
-                "state_digest": core.token_digest(flow.state),
-                "sealed_applicant": self._seal(inquiry_id, "applicant", dict(applicant)),
-                "sealed_flow_secrets": self._seal(inquiry_id, "flow", flow.__dict__),
-                "idempotency_key": idempotency_key,
-                "request_digest": request_digest,
-                "created_at": now,
-                "expires_at": expires_at,
-            },
-        )
-        await self._events.record(
-            session,
-            kind="inquiry.created",
-            object_id=inquiry_id,
-            enterprise_id=enterprise_id,
-            bank_id=bank_id,
-            method="bank_inquiry",
-            claims=stored_claims,
-            purpose=purpose,
-            outcome="pending_consent",
-        )
+        row = {
+            "id": inquiry_id,
+            "enterprise_id": enterprise_id,
+            "bank_id": bank_id,
+            "contract_id": contract.id,
+            "purpose": purpose,
+            "claims": stored_claims,
+            "return_url": return_url,
+            "status": core.PENDING,
+            "start_token_digest": core.token_digest(flow.start_token),
+            "state_digest": core.token_digest(flow.state),
+            "sealed_applicant": self._seal(inquiry_id, "applicant", dict(applicant)),
+            "sealed_flow_secrets": self._seal(inquiry_id, "flow", flow.__dict__),
+            "idempotency_key": idempotency_key,
+            "request_digest": request_digest,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+
+        def insert(connection: Connection) -> None:
+            connection.execute(_INSERT_INQUIRY, row)
+            self._events.record_in(
+                connection,
+                kind="inquiry.created",
+                object_id=inquiry_id,
+                enterprise_id=enterprise_id,
+                bank_id=bank_id,
+                method="bank_inquiry",
+                claims=stored_claims,
+                purpose=purpose,
+                outcome="pending_consent",
+            )
+
+        try:
+            await self._database.run(insert)
+        except IntegrityError:
+            # The same Idempotency-Key in two requests at once: the other one's inquiry.
+            earlier = (
+                await self._replay(enterprise_id, idempotency_key, request_digest)
+                if idempotency_key is not None
+                else None
+            )
+            if earlier is None:
+                raise
+            return earlier
         return self._created(inquiry_id, core.PENDING, expires_at, flow, rate_headers)
+
+    async def _replay(
+        self, enterprise_id: str, idempotency_key: str, request_digest: str
+    ) -> CreatedInquiry | None:
+        """The inquiry an earlier request with this key created, if any."""
+        existing = await self._database.read(
+            _first(
+                _SELECT_IDEMPOTENT,
+                {"b_enterprise_id": enterprise_id, "b_key": idempotency_key},
+            )
+        )
+        if existing is None:
+            return None
+        if existing.request_digest != request_digest:
+            raise IdempotencyConflictError("this Idempotency-Key was used with a different request")
+        return self._created(
+            existing.id,
+            existing.status,
+            existing.expires_at,
+            self._flow_secrets(existing.id, existing.sealed_flow_secrets),
+        )
 
     def _created(
         self,
@@ -432,10 +484,15 @@ class InquiryService:
 
     # -- read ----------------------------------------------------------------------------
 
-    async def get(
-        self, session: AsyncSession, *, enterprise_id: str, inquiry_id: str
-    ) -> InquiryView:
-        row = (await session.execute(_SELECT_VIEW, {"b_id": inquiry_id})).first()
+    async def get(self, *, enterprise_id: str, inquiry_id: str) -> InquiryView:
+        return await self._database.run(
+            lambda connection: self._view(
+                connection, enterprise_id=enterprise_id, inquiry_id=inquiry_id
+            )
+        )
+
+    def _view(self, session: Connection, *, enterprise_id: str, inquiry_id: str) -> InquiryView:
+        row = session.execute(_SELECT_VIEW, {"b_id": inquiry_id}).first()
         # Another enterprise's inquiry is indistinguishable from a missing one.
         if row is None or row.enterprise_id != enterprise_id:
             raise InquiryNotFoundError(f"no inquiry {inquiry_id}")
@@ -444,8 +501,8 @@ class InquiryService:
             result = self._open(row.id, "result", row.sealed_result)
             # The first time the enterprise reads the data is when it was delivered; of two
             # first reads at once, one records it.
-            if row.delivered_at is None and await self._mark_delivered(session, row.id):
-                await self._events.record(
+            if row.delivered_at is None and self._mark_delivered(session, row.id):
+                self._events.record_in(
                     session,
                     kind="delivered",
                     object_id=row.id,
@@ -478,11 +535,9 @@ class InquiryService:
             purged=row.purged_at is not None,
         )
 
-    async def _mark_delivered(self, session: AsyncSession, inquiry_id: str) -> bool:
-        marked = await session.execute(
-            _MARK_DELIVERED, {"b_id": inquiry_id, "b_now": self._clock.now()}
-        )
-        return bool(marked.rowcount == 1)  # type: ignore[attr-defined]
+    def _mark_delivered(self, session: Connection, inquiry_id: str) -> bool:
+        marked = session.execute(_MARK_DELIVERED, {"b_id": inquiry_id, "b_now": self._clock.now()})
+        return marked.rowcount == 1
 
     def webhook_secret(self, enterprise_id: str) -> str:
         return core.display_secret(
@@ -494,17 +549,16 @@ class InquiryService:
     async def authorization_redirect(self, start_token: str) -> str:
         """Where the bank's consent begins for the user holding ``start_token``."""
         digest = core.token_digest(start_token)
-        async with self._database.reader() as session:
-            row = (await session.execute(_SELECT_START, {"b_digest": digest})).first()
-            if row is None:
-                raise InvalidCallbackError("this link is not valid")
-            if row.status != core.PENDING or self._clock.now() >= row.expires_at:
-                raise InvalidCallbackError("this identity check has already ended")
-            flow = self._flow_secrets(row.id, row.sealed_flow_secrets)
-            if flow is None:
-                raise InvalidCallbackError("this identity check has already ended")
-            connection = await self._profiles.open(session, row.bank_id)
-            claims = list(row.claims)
+        row = await self._database.read(_first(_SELECT_START, {"b_digest": digest}))
+        if row is None:
+            raise InvalidCallbackError("this link is not valid")
+        if row.status != core.PENDING or self._clock.now() >= row.expires_at:
+            raise InvalidCallbackError("this identity check has already ended")
+        flow = self._flow_secrets(row.id, row.sealed_flow_secrets)
+        if flow is None:
+            raise InvalidCallbackError("this identity check has already ended")
+        connection = await self._profiles.open(self._database, row.bank_id)
+        claims = list(row.claims)
         scope = connection.scopes_for(claims)
         return await self._guard.call(
             connection.bank_id,
@@ -528,14 +582,13 @@ class InquiryService:
         if not state:
             raise InvalidCallbackError("the bank's answer has no state")
         state_digest = core.token_digest(state)
-        async with self._database.reader() as session:
-            found = (
-                await session.execute(_SELECT_PENDING_BY_STATE, {"b_state": state_digest})
-            ).first()
-            if found is None:
-                raise InvalidCallbackError("this answer is unknown or was already used")
-            row = _Pending(*found)
-            connection = await self._profiles.open(session, row.bank_id)
+        found = await self._database.read(
+            _first(_SELECT_PENDING_BY_STATE, {"b_state": state_digest})
+        )
+        if found is None:
+            raise InvalidCallbackError("this answer is unknown or was already used")
+        row = _Pending(*cast("tuple[Any, ...]", found))
+        connection = await self._profiles.open(self._database, row.bank_id)
         flow = self._flow_secrets(row.id, row.sealed_flow_secrets)
         if flow is None:
             raise InvalidCallbackError("this answer is unknown or was already used")
@@ -600,8 +653,9 @@ class InquiryService:
         """Consume the state and record the consent (and the user's receipt), in one
         transaction; returns the receipt URL. A replayed or concurrent callback finds the
         state already consumed and changes nothing."""
-        async with self._database.transaction() as session:
-            claimed = await session.execute(
+
+        def claim(session: Connection) -> str | None:
+            claimed = session.execute(
                 _CLAIM_WITH_CONSENT,
                 {
                     "b_id": row.id,
@@ -610,9 +664,9 @@ class InquiryService:
                     "b_now": self._clock.now(),
                 },
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            if claimed.rowcount != 1:
                 raise InvalidCallbackError("this answer is unknown or was already used")
-            await self._events.record(
+            self._events.record_in(
                 session,
                 kind="consent.given",
                 object_id=row.id,
@@ -625,7 +679,7 @@ class InquiryService:
             )
             if self._receipts is None:
                 return None
-            receipt = await self._receipts.issue_receipt(
+            receipt = self._receipts.issue_receipt_in(
                 session,
                 object_id=row.id,
                 enterprise_id=row.enterprise_id,
@@ -633,6 +687,8 @@ class InquiryService:
                 purpose=row.purpose,
             )
             return receipt.url
+
+        return await self._database.run(claim)
 
     async def _fetch(
         self,
@@ -703,23 +759,26 @@ class InquiryService:
             statement = _FINISH_CLAIMING
             values["b_state"] = claim
             values["state_digest"] = _consumed(inquiry_id)
-        async with self._database.transaction() as session:
-            guarded = await session.execute(statement, values)
-            if guarded.rowcount != 1:  # type: ignore[attr-defined]
+
+        def finish(session: Connection) -> bool:
+            guarded = session.execute(statement, values)
+            if guarded.rowcount != 1:
                 raise InvalidCallbackError("this identity check has already ended")
-            await self._after_finish(
+            self._after_finish(
                 session, row, status=status, failure_code=failure_code, now=now, result=result
             )
-            queued_webhook = await self._after_finish_webhook(
+            return self._after_finish_webhook(
                 session, row, status=status, failure_code=failure_code, now=now
             )
+
+        queued_webhook = await self._database.run(finish)
         if queued_webhook and self._on_finished is not None:
             self._on_finished()
         return CallbackOutcome(inquiry_id=inquiry_id, status=status, return_url=row.return_url)
 
-    async def _after_finish(
+    def _after_finish(
         self,
-        session: AsyncSession,
+        session: Connection,
         row: _Pending,
         *,
         status: str,
@@ -731,7 +790,7 @@ class InquiryService:
         latency_ms = int((now - row.created_at).total_seconds() * 1000)
         if status == core.COMPLETED and result is not None:
             released = result["verified_claims"]["claims"]
-            await self._events.record(
+            self._events.record_in(
                 session,
                 kind="bank.fetched",
                 object_id=row.id,
@@ -750,7 +809,7 @@ class InquiryService:
                 core.EXPIRED: "inquiry.expired",
                 core.FAILED: "inquiry.failed",
             }[status]
-            await self._events.record(
+            self._events.record_in(
                 session,
                 kind=kind,
                 object_id=row.id,
@@ -763,9 +822,9 @@ class InquiryService:
                 latency_ms=latency_ms,
             )
 
-    async def _after_finish_webhook(
+    def _after_finish_webhook(
         self,
-        session: AsyncSession,
+        session: Connection,
         row: _Pending,
         *,
         status: str,
@@ -778,7 +837,7 @@ class InquiryService:
         next inquiry (the dispatcher sends to the URL current at delivery time)."""
         if not row.webhook_url:
             return False
-        await session.execute(
+        session.execute(
             _INSERT_WEBHOOK,
             {
                 "id": new_id("msg"),

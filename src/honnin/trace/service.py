@@ -62,7 +62,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from honnin.audit.service import AuditService
@@ -295,15 +295,24 @@ class TraceService:
         **fields: Any,
     ) -> None:
         """Add one event to ``session`` (the caller's transaction). See the module docstring."""
+        # A Core INSERT in the caller's transaction: the unit of work's bookkeeping for a
+        # row nobody reads back cost more than the statement (every state change records one).
+        await session.execute(_INSERT_EVENT, self._event_row(event, kind, fields))
+
+    def record_in(self, connection: Connection, /, *, kind: str, **fields: Any) -> None:
+        """:meth:`record` inside a unit of work (:meth:`honnin.db.Database.run`)."""
+        connection.execute(_INSERT_EVENT, self._event_row(None, kind, fields))
+
+    def _event_row(
+        self, event: TraceEvent | None, kind: str | None, fields: dict[str, Any]
+    ) -> dict[str, Any]:
         if event is None:
             if kind is None:
                 raise InvalidTraceEventError("record() needs an event or kind=")
             event = core.event_from_fields(kind, fields, subject_key=self._subject_key)
         elif kind is not None or fields:
             raise InvalidTraceEventError("pass either an event or keywords, not both")
-        # A Core INSERT in the caller's transaction: the unit of work's bookkeeping for a
-        # row nobody reads back cost more than the statement (every state change records one).
-        await session.execute(_INSERT_EVENT, self._row(event, self._clock.now()))
+        return self._row(event, self._clock.now())
 
     @staticmethod
     def _row(event: TraceEvent, at: datetime) -> dict[str, Any]:
@@ -408,31 +417,54 @@ class TraceService:
         purpose: str | None = None,
     ) -> IssuedReceipt:
         """Create the user's receipt link after consent; the token is shown once."""
+        receipt, row = self._new_receipt(object_id, object_type, enterprise_id, bank_id, purpose)
+        # A Core INSERT, like events: issued once per consent and not read back here.
+        await session.execute(_INSERT_RECEIPT, row)
+        return receipt
+
+    def issue_receipt_in(
+        self,
+        connection: Connection,
+        *,
+        object_id: str,
+        object_type: str = "inquiry",
+        enterprise_id: str | None = None,
+        bank_id: str | None = None,
+        purpose: str | None = None,
+    ) -> IssuedReceipt:
+        """:meth:`issue_receipt` inside a unit of work (:meth:`honnin.db.Database.run`)."""
+        receipt, row = self._new_receipt(object_id, object_type, enterprise_id, bank_id, purpose)
+        connection.execute(_INSERT_RECEIPT, row)
+        return receipt
+
+    def _new_receipt(
+        self,
+        object_id: str,
+        object_type: str,
+        enterprise_id: str | None,
+        bank_id: str | None,
+        purpose: str | None,
+    ) -> tuple[IssuedReceipt, dict[str, Any]]:
         token = secrets.token_urlsafe(32)
         now = self._clock.now()
-        receipt_id = new_id("rcpt")
-        expires_at = now + self._receipt_ttl
-        # A Core INSERT, like events: issued once per consent and not read back here.
-        await session.execute(
-            _INSERT_RECEIPT,
-            {
-                "id": receipt_id,
-                "token_digest": _token_digest(token),
-                "object_type": object_type,
-                "object_id": object_id,
-                "enterprise_id": enterprise_id,
-                "bank_id": bank_id,
-                "purpose": purpose,
-                "created_at": now,
-                "expires_at": expires_at,
-            },
-        )
-        return IssuedReceipt(
-            id=receipt_id,
+        receipt = IssuedReceipt(
+            id=new_id("rcpt"),
             token=token,
             url=f"{self._base_url}/receipts/{token}",
-            expires_at=expires_at,
+            expires_at=now + self._receipt_ttl,
         )
+        row = {
+            "id": receipt.id,
+            "token_digest": _token_digest(token),
+            "object_type": object_type,
+            "object_id": object_id,
+            "enterprise_id": enterprise_id,
+            "bank_id": bank_id,
+            "purpose": purpose,
+            "created_at": now,
+            "expires_at": receipt.expires_at,
+        }
+        return receipt, row
 
     async def _receipt(self, session: AsyncSession, token: str, *, lock: bool) -> TraceReceipt:
         if not 20 <= len(token) <= 100:
