@@ -57,6 +57,13 @@ async def test_run_rolls_back_everything_when_the_work_raises(db: Database) -> N
     assert await db.read(_values) == ["kept"]
 
 
+async def test_units_work_again_after_dispose(db: Database) -> None:
+    await db.run(_insert("before"))
+    await db.dispose()  # closes what is open; the database stays usable, like the engine
+    await db.run(_insert("after"))
+    assert await db.read(_values) == ["after", "before"]
+
+
 async def test_work_sees_the_callers_context(db: Database) -> None:
     _request_id.set("req-7")
     assert await db.read(lambda _connection: _request_id.get()) == "req-7"

@@ -140,13 +140,11 @@ class Database:
         )
         self.request_slots = asyncio.Semaphore(max(1, (pool_size + max_overflow) // 2))
         # SQLite: one thread per connection of the units' own pool (a unit holds both).
-        threads = max(1, min(pool_size, 4))
-        self._sync_engine = _sqlite_sync_engine(url, echo=echo, threads=threads)
-        self._workers = (
-            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="honnin-db")
-            if self._sync_engine is not None
-            else None
-        )
+        self._threads = max(1, min(pool_size, 4))
+        self._sync_engine = _sqlite_sync_engine(url, echo=echo, threads=self._threads)
+        # Started on first use and again after dispose(), which, as for the async engine,
+        # closes what is open and leaves the database usable.
+        self._workers: ThreadPoolExecutor | None = None
 
     @property
     def dialect(self) -> str:
@@ -192,6 +190,10 @@ class Database:
         work: Callable[[Connection], T],
     ) -> T:
         assert self._sync_engine is not None
+        if self._workers is None:
+            self._workers = ThreadPoolExecutor(
+                max_workers=self._threads, thread_name_prefix="honnin-db"
+            )
         loop = asyncio.get_running_loop()
         # The caller's context (request id, log bindings) goes with the work, as with
         # asyncio.to_thread.
@@ -213,7 +215,9 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        if self._workers is not None and self._sync_engine is not None:
-            self._workers.shutdown(wait=True)
+        workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.shutdown(wait=True)
+        if self._sync_engine is not None:
             self._sync_engine.dispose()
         await self.engine.dispose()
