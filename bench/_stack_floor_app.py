@@ -50,7 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 
 from honnin.banks.transport import AiohttpTransport
-from honnin.db.engine import Database
+from honnin.db.engine import Database, first_row
 
 TOKEN = "stack-floor-token"
 
@@ -162,7 +162,7 @@ def create_app() -> FastAPI:
     async def read_one(statement: Executable, values: dict[str, Any]) -> Row[Any] | None:
         assert database is not None
         if units:
-            return await database.read(lambda c: c.execute(statement, values).first())
+            return await database.read(first_row(statement, values))
         async with database.reader() as connection:
             return (await connection.execute(statement, values)).first()
 

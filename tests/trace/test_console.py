@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from honnin.audit.models import AuditEvent
 from honnin.trace.console_auth import LoginThrottle, hash_password
 from honnin.trace.core import TraceEvent
-from honnin.trace.service import TraceService
+from honnin.trace.service import IssuedReceipt, TraceService
 from support.platform import Platform, platform_settings, running_platform
 from support.trace import assert_trace
 
@@ -143,10 +143,11 @@ async def _receipt(platform: Platform, *, purpose: str = "account_opening") -> t
     await platform.add_bank("sakura_oidc", "Sakura Bank")
     await platform.add_contract(enterprise_id, "sakura_oidc")
     trace: TraceService = platform.app.state.trace
-    async with platform.app.state.database.transaction() as session:
+
+    def consent_with_receipt(connection: Connection) -> IssuedReceipt:
         for kind, outcome in (("consent.given", "consented"), ("bank.fetched", "match")):
-            await trace.record(
-                session,
+            trace.record_in(
+                connection,
                 kind=kind,
                 object_id="inq_r1",
                 enterprise_id=enterprise_id,
@@ -154,13 +155,15 @@ async def _receipt(platform: Platform, *, purpose: str = "account_opening") -> t
                 claims=["family_name", "birthdate"],
                 outcome=outcome,
             )
-        issued = await trace.issue_receipt(
-            session,
+        return trace.issue_receipt(
+            connection,
             object_id="inq_r1",
             enterprise_id=enterprise_id,
             bank_id="sakura_oidc",
             purpose=purpose,
         )
+
+    issued = await platform.app.state.database.run(consent_with_receipt)
     assert issued.url.endswith(issued.token)
     return issued.token, enterprise_id
 

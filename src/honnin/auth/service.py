@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -16,7 +16,7 @@ from typing import Any, cast
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, import_key
-from sqlalchemy import Connection, Table, bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,7 @@ from honnin.auth.keys import SIGNING_ALGORITHM, SigningKeyStore
 from honnin.auth.models import ClientKey, OAuthClient, UsedClientAssertion
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
-from honnin.db import Database
+from honnin.db import Database, first_row
 from honnin.ids import new_id
 from honnin.security.hashing import hash_secret, verify_secret
 
@@ -282,7 +282,9 @@ class ClientService:
         """
         now = int(self._clock.now().timestamp())
         principal = await self._verified_principal(bearer, now)
-        if not await database.read(_is_active(principal.client_id)):
+        # Two status columns, not the client entity: this runs on every enterprise request.
+        found = await database.read(first_row(_SELECT_ACTIVE, {"b_client_id": principal.client_id}))
+        if found is None or tuple(found) != ("active", "active"):
             raise UnauthenticatedError("the client or enterprise is no longer active")
         return principal
 
@@ -327,17 +329,6 @@ _SELECT_ACTIVE = (
     .join(Enterprise.__table__, _ENTERPRISES.id == _CLIENTS.enterprise_id)
     .where(_CLIENTS.client_id == bindparam("b_client_id"))
 )
-
-
-def _is_active(client_id: str) -> Callable[[Connection], bool]:
-    """A read unit of work: are the client and its enterprise still active?"""
-
-    def work(connection: Connection) -> bool:
-        # Two status columns, not the client entity: this runs on every enterprise request.
-        found = connection.execute(_SELECT_ACTIVE, {"b_client_id": client_id}).first()
-        return found is not None and found[0] == "active" and found[1] == "active"
-
-    return work
 
 
 def _unverified_kid(token: str) -> str | None:

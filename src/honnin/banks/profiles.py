@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Connection, Row, Table, bindparam, select
+from sqlalchemy import Table, bindparam, select
 
 from honnin.banks.connection import BankConnection, open_connection
 from honnin.contracts.errors import BankNotFoundError
 from honnin.contracts.models import Bank
-from honnin.db import Database
+from honnin.db import Database, first_row
 from honnin.gateway.cache import TTLCache
 from honnin.security.aead import KeyRing
 
@@ -45,10 +45,7 @@ class ConnectionProfiles:
         return await self._cache.get_or_load(bank_id, lambda: self._load(database, bank_id))
 
     async def _load(self, database: Database, bank_id: str) -> BankConnection:
-        def read(connection: Connection) -> Row[Any] | None:
-            return connection.execute(_SELECT_PROFILE, {"b_bank_id": bank_id}).first()
-
-        found = await database.read(read)
+        found = await database.read(first_row(_SELECT_PROFILE, {"b_bank_id": bank_id}))
         if found is None:
             raise BankNotFoundError(f"no bank {bank_id}")
         return open_connection(bank_id, found.profile, self._key_ring)

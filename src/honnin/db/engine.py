@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, Executable, Row, event, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -97,6 +97,17 @@ def _sqlite_sync_engine(url: str, *, echo: bool, threads: int) -> Engine | None:
     )
     event.listen(engine, "connect", _sqlite_on_connect)
     return engine
+
+
+def first_row(
+    statement: Executable, values: Mapping[str, Any]
+) -> Callable[[Connection], Row[Any] | None]:
+    """A read unit of work: ``statement``'s first row with ``values``, or None."""
+
+    def work(connection: Connection) -> Row[Any] | None:
+        return connection.execute(statement, values).first()
+
+    return work
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

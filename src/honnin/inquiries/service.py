@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 import structlog
-from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -35,7 +35,7 @@ from honnin.clock import Clock
 from honnin.contracts.core import ContractTerms
 from honnin.contracts.models import Enterprise
 from honnin.contracts.service import ContractService
-from honnin.db import Database
+from honnin.db import Database, first_row
 from honnin.errors import HonninError
 from honnin.ids import new_id
 from honnin.inquiries import core
@@ -76,17 +76,7 @@ class IssuedLink(Protocol):
 class ReceiptIssuer(Protocol):
     """Issues the user's receipt link after consent (the trace package)."""
 
-    async def issue_receipt(
-        self,
-        session: AsyncSession,
-        *,
-        object_id: str,
-        enterprise_id: str | None = None,
-        bank_id: str | None = None,
-        purpose: str | None = None,
-    ) -> IssuedLink: ...
-
-    def issue_receipt_in(
+    def issue_receipt(
         self,
         connection: Connection,
         *,
@@ -276,17 +266,6 @@ log = structlog.get_logger("honnin.inquiries")
 T = TypeVar("T")
 
 
-def _first(
-    statement: Select[Any], values: dict[str, Any]
-) -> Callable[[Connection], Row[Any] | None]:
-    """A read unit of work: the statement's first row, if any."""
-
-    def work(connection: Connection) -> Row[Any] | None:
-        return connection.execute(statement, values).first()
-
-    return work
-
-
 def _aad(inquiry_id: str, name: str) -> bytes:
     return f"bank_inquiries:{inquiry_id}:{name}".encode()
 
@@ -446,7 +425,7 @@ class InquiryService:
     ) -> CreatedInquiry | None:
         """The inquiry an earlier request with this key created, if any."""
         existing = await self._database.read(
-            _first(
+            first_row(
                 _SELECT_IDEMPOTENT,
                 {"b_enterprise_id": enterprise_id, "b_key": idempotency_key},
             )
@@ -549,7 +528,7 @@ class InquiryService:
     async def authorization_redirect(self, start_token: str) -> str:
         """Where the bank's consent begins for the user holding ``start_token``."""
         digest = core.token_digest(start_token)
-        row = await self._database.read(_first(_SELECT_START, {"b_digest": digest}))
+        row = await self._database.read(first_row(_SELECT_START, {"b_digest": digest}))
         if row is None:
             raise InvalidCallbackError("this link is not valid")
         if row.status != core.PENDING or self._clock.now() >= row.expires_at:
@@ -583,7 +562,7 @@ class InquiryService:
             raise InvalidCallbackError("the bank's answer has no state")
         state_digest = core.token_digest(state)
         found = await self._database.read(
-            _first(_SELECT_PENDING_BY_STATE, {"b_state": state_digest})
+            first_row(_SELECT_PENDING_BY_STATE, {"b_state": state_digest})
         )
         if found is None:
             raise InvalidCallbackError("this answer is unknown or was already used")
@@ -679,7 +658,7 @@ class InquiryService:
             )
             if self._receipts is None:
                 return None
-            receipt = self._receipts.issue_receipt_in(
+            receipt = self._receipts.issue_receipt(
                 session,
                 object_id=row.id,
                 enterprise_id=row.enterprise_id,

@@ -406,23 +406,7 @@ class TraceService:
 
     # --- receipts -----------------------------------------------------------------------
 
-    async def issue_receipt(
-        self,
-        session: AsyncSession,
-        *,
-        object_id: str,
-        object_type: str = "inquiry",
-        enterprise_id: str | None = None,
-        bank_id: str | None = None,
-        purpose: str | None = None,
-    ) -> IssuedReceipt:
-        """Create the user's receipt link after consent; the token is shown once."""
-        receipt, row = self._new_receipt(object_id, object_type, enterprise_id, bank_id, purpose)
-        # A Core INSERT, like events: issued once per consent and not read back here.
-        await session.execute(_INSERT_RECEIPT, row)
-        return receipt
-
-    def issue_receipt_in(
+    def issue_receipt(
         self,
         connection: Connection,
         *,
@@ -432,19 +416,8 @@ class TraceService:
         bank_id: str | None = None,
         purpose: str | None = None,
     ) -> IssuedReceipt:
-        """:meth:`issue_receipt` inside a unit of work (:meth:`honnin.db.Database.run`)."""
-        receipt, row = self._new_receipt(object_id, object_type, enterprise_id, bank_id, purpose)
-        connection.execute(_INSERT_RECEIPT, row)
-        return receipt
-
-    def _new_receipt(
-        self,
-        object_id: str,
-        object_type: str,
-        enterprise_id: str | None,
-        bank_id: str | None,
-        purpose: str | None,
-    ) -> tuple[IssuedReceipt, dict[str, Any]]:
+        """Create the user's receipt link after consent, inside the caller's unit of work
+        (:meth:`honnin.db.Database.run`); the token is shown once."""
         token = secrets.token_urlsafe(32)
         now = self._clock.now()
         receipt = IssuedReceipt(
@@ -453,18 +426,22 @@ class TraceService:
             url=f"{self._base_url}/receipts/{token}",
             expires_at=now + self._receipt_ttl,
         )
-        row = {
-            "id": receipt.id,
-            "token_digest": _token_digest(token),
-            "object_type": object_type,
-            "object_id": object_id,
-            "enterprise_id": enterprise_id,
-            "bank_id": bank_id,
-            "purpose": purpose,
-            "created_at": now,
-            "expires_at": receipt.expires_at,
-        }
-        return receipt, row
+        # A Core INSERT, like events: issued once per consent and not read back here.
+        connection.execute(
+            _INSERT_RECEIPT,
+            {
+                "id": receipt.id,
+                "token_digest": _token_digest(token),
+                "object_type": object_type,
+                "object_id": object_id,
+                "enterprise_id": enterprise_id,
+                "bank_id": bank_id,
+                "purpose": purpose,
+                "created_at": now,
+                "expires_at": receipt.expires_at,
+            },
+        )
+        return receipt
 
     async def _receipt(self, session: AsyncSession, token: str, *, lock: bool) -> TraceReceipt:
         if not 20 <= len(token) <= 100:
