@@ -3,6 +3,7 @@ result, webhook, ledger, reviewer queue, purge, and the upload problem codes."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -311,6 +312,22 @@ async def test_idempotent_create(kyc: Kyc) -> None:
         "/v1/verifications", json={"method": "icao_chip"}, headers=headers
     )
     assert other.json()["code"] == "idempotency_key_reused"
+
+
+async def test_same_idempotency_key_at_once_gives_one_verification(kyc: Kyc) -> None:
+    headers = {**kyc.headers, "Idempotency-Key": "order-7"}
+    answers = await asyncio.gather(
+        *(
+            kyc.platform.client.post("/v1/verifications", json={"method": "jp_he"}, headers=headers)
+            for _ in range(6)
+        )
+    )
+    assert [answer.status_code for answer in answers] == [201] * 6
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert len({answer.json()["capture_url"] for answer in answers}) == 1
+    async with kyc.platform.app.state.database.session() as session:
+        rows = (await session.scalars(select(Verification.id))).all()
+    assert rows == [answers[0].json()["id"]]
 
 
 async def test_jp_ho_card_photos_and_selfie(kyc: Kyc, kit: FaceKit) -> None:

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from honnin.audit.service import AuditService
@@ -240,18 +242,14 @@ class VerificationService:
             )
         )
         if idempotency_key is not None:
-            existing = await session.scalar(
-                select(Verification).where(
-                    Verification.enterprise_id == enterprise_id,
-                    Verification.idempotency_key == idempotency_key,
-                )
+            earlier = await self._earlier(
+                session,
+                enterprise_id=enterprise_id,
+                idempotency_key=idempotency_key,
+                request_digest=request_digest,
             )
-            if existing is not None:
-                if existing.request_digest != request_digest:
-                    raise IdempotencyConflictError(
-                        "this Idempotency-Key was used with a different request"
-                    )
-                return self._created(existing)
+            if earlier is not None:
+                return earlier
         try:
             match_applicant(dict(applicant), {"claims": {}})
         except MatchingError as exc:
@@ -265,25 +263,41 @@ class VerificationService:
             step_window_s=self._step_window_s,
         )
         token = secrets.token_urlsafe(32)
-        row = Verification(
-            id=verification_id,
-            enterprise_id=enterprise_id,
-            method=method,
-            purpose=purpose,
-            status=core.AWAITING,
-            reasons=[],
-            capture_token_digest=core.token_digest(token),
-            return_url=return_url,
-            sealed_applicant=self._seal(verification_id, "applicant", dict(applicant)),
-            sealed_challenge=self._seal(
+        values: dict[str, Any] = {
+            "id": verification_id,
+            "enterprise_id": enterprise_id,
+            "method": method,
+            "purpose": purpose,
+            "status": core.AWAITING,
+            "reasons": [],
+            "capture_token_digest": core.token_digest(token),
+            "return_url": return_url,
+            "sealed_applicant": self._seal(verification_id, "applicant", dict(applicant)),
+            "sealed_challenge": self._seal(
                 verification_id, "challenge", {"challenge": challenge.as_dict(), "token": token}
             ),
-            idempotency_key=idempotency_key,
-            request_digest=request_digest,
-            created_at=now,
-            expires_at=now + self._session_ttl,
-        )
-        session.add(row)
+            "idempotency_key": idempotency_key,
+            "request_digest": request_digest,
+            "created_at": now,
+            "expires_at": now + self._session_ttl,
+        }
+        row = Verification(**values)
+        if idempotency_key is None:
+            session.add(row)
+        else:
+            inserted = await session.execute(_insert_unless_key_used(session, values))
+            if not inserted.rowcount:  # type: ignore[attr-defined]
+                # The same key in a request that committed meanwhile: the insert waited for
+                # it (a unique key's conflict waits for the other writer) and did nothing.
+                earlier = await self._earlier(
+                    session,
+                    enterprise_id=enterprise_id,
+                    idempotency_key=idempotency_key,
+                    request_digest=request_digest,
+                )
+                if earlier is None:  # pragma: no cover - the conflict names a committed row
+                    raise VerificationStateError("the earlier request with this key vanished")
+                return earlier
         await self._events.record(
             session,
             kind="verification.created",
@@ -294,6 +308,27 @@ class VerificationService:
             outcome=core.AWAITING,
         )
         return self._created(row)
+
+    async def _earlier(
+        self,
+        session: AsyncSession,
+        *,
+        enterprise_id: str,
+        idempotency_key: str,
+        request_digest: str,
+    ) -> Created | None:
+        """The session an earlier request with this key created, if one did."""
+        existing = await session.scalar(
+            select(Verification).where(
+                Verification.enterprise_id == enterprise_id,
+                Verification.idempotency_key == idempotency_key,
+            )
+        )
+        if existing is None:
+            return None
+        if existing.request_digest != request_digest:
+            raise IdempotencyConflictError("this Idempotency-Key was used with a different request")
+        return self._created(existing)
 
     def _created(self, row: Verification) -> Created:
         challenge, token = self._challenge(row)
@@ -916,4 +951,22 @@ def create_verification_service(
         workers=settings.verifications_workers,
         celery_broker=settings.verifications_celery_broker,
         celery_timeout=settings.verifications_celery_timeout_seconds,
+    )
+
+
+def _insert_unless_key_used(session: AsyncSession, values: Mapping[str, Any]) -> Insert:
+    """``INSERT ... ON CONFLICT (enterprise_id, idempotency_key) DO NOTHING``.
+
+    Two requests with one Idempotency-Key at once both find no earlier session; with this
+    insert the second waits for the first to commit and then inserts nothing (rowcount 0)
+    instead of failing on the unique constraint. SQLite and PostgreSQL spell it alike.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(Verification)
+        .values(dict(values))
+        .on_conflict_do_nothing(
+            index_elements=[Verification.enterprise_id, Verification.idempotency_key]
+        )
     )
