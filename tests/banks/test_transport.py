@@ -4,6 +4,7 @@ wire, what comes back, and which httpx error each kind of failure becomes."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 
@@ -12,7 +13,12 @@ import pytest
 
 from honnin.banks.connector import MAX_RESPONSE_BYTES, BankConnector
 from honnin.banks.errors import BankPayloadError, BankTimeoutError, BankUnreachableError
-from honnin.banks.transport import CHUNK_BYTES, AiohttpTransport, ResponseTooLargeError
+from honnin.banks.transport import (
+    CHUNK_BYTES,
+    AiohttpTransport,
+    ResponseTooLargeError,
+    choose_proxy,
+)
 from support.banks import momiji_connection
 from support.rawhttp import answer, each_request, endless_chunks, raw_server, read_request
 from support.server import free_port
@@ -256,3 +262,56 @@ async def test_the_connector_reads_a_compressed_answer_under_the_limit() -> None
     finally:
         await connector.aclose()
     assert metadata["padding"] == document["padding"]
+
+
+async def test_proxies_from_the_environment_are_used_and_bypassed_as_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async for line, headers, _ in each_request(reader):
+            seen.append((line, headers))
+            await answer(writer, b"HTTP/1.1 200 OK\r\n", b"via proxy")
+
+    async with raw_server(proxy) as (proxy_url, _):
+        monkeypatch.setenv("HTTP_PROXY", proxy_url.replace("http://", "http://ops:s%40fe@"))
+        monkeypatch.setenv("NO_PROXY", "direct.example, .internal.example")
+        transport = AiohttpTransport(limits=LIMITS)
+        # The environment is read when the transport is made, not per request.
+        monkeypatch.delenv("HTTP_PROXY")
+        async with transport, httpx.AsyncClient(transport=transport) as http:
+            proxied = await http.get("http://bank.example:8080/kyc?x=1")
+            again = await http.get("http://bank.example:8080/token")
+            for bypassed in ("http://direct.example/", "http://kyc.internal.example/"):
+                with pytest.raises(httpx.ConnectError):  # tried directly: no such host
+                    await http.get(bypassed)
+    assert (proxied.status_code, proxied.text, again.text) == (200, "via proxy", "via proxy")
+    assert [line for line, _ in seen] == [
+        "GET http://bank.example:8080/kyc?x=1 HTTP/1.1",
+        "GET http://bank.example:8080/token HTTP/1.1",
+    ]
+    credentials = base64.b64encode(b"ops:s@fe").decode()
+    assert seen[0][1]["proxy-authorization"] == f"Basic {credentials}"
+
+
+@pytest.mark.parametrize(
+    ("url", "no_proxy", "proxy"),
+    [
+        ("http://bank.example/", "", "http://proxy:3128"),
+        ("https://bank.example/", "", None),  # no HTTPS_PROXY named
+        ("http://bank.example/", "*", None),
+        ("http://bank.example/", "example", None),
+        ("http://bank.example/", ".bank.example", None),
+        ("http://bank.example:8443/", "bank.example:8443", None),
+        ("http://bank.example:8443/", "bank.example:9000", "http://proxy:3128"),
+        ("http://notbank.example/", "bank.example", "http://proxy:3128"),
+        ("http://BANK.example/", " bank.example ,other", None),
+    ],
+)
+def test_choose_proxy_reads_no_proxy_as_urllib_does(
+    url: str, no_proxy: str, proxy: str | None
+) -> None:
+    chosen = choose_proxy(httpx.URL(url), {"http": "http://proxy:3128", "no": no_proxy})
+    assert chosen.url == proxy
+    assert chosen.headers is None
