@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 import httpx
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from honnin.banks.errors import BankUnreachableError
@@ -73,6 +73,7 @@ from honnin.banks.flowcore import (
     on_failure,
     on_success,
 )
+from honnin.rate_storage import MemoryWindowStorage
 
 if TYPE_CHECKING:
     from honnin.config import Settings
@@ -147,7 +148,7 @@ class MemoryFlowStore:
         self._monotonic = monotonic
         self._slots: dict[str, set[str]] = {}
         self._breakers: dict[str, Breaker] = {}
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(MemoryWindowStorage())
 
     async def try_acquire(self, bank_id: str, lease: str, *, limits: BankLimits) -> bool:
         slots = self._slots.setdefault(bank_id, set())

@@ -34,7 +34,7 @@ from typing import Any
 
 import structlog
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -54,13 +54,14 @@ from honnin.gateway.core import (
 )
 from honnin.gateway.errors import QuotaExceededError, RateLimitedError
 from honnin.gateway.models import QuotaUsage
+from honnin.rate_storage import MemoryWindowStorage
 
 log = structlog.get_logger("honnin.gateway")
 
 
 def rate_storage(redis_url: str) -> Storage:
     if not redis_url:
-        return MemoryStorage()
+        return MemoryWindowStorage()
     uri = redis_url if redis_url.startswith("async+") else "async+" + redis_url
     return RedisStorage(
         uri,
