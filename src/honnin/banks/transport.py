@@ -32,7 +32,13 @@ import aiohttp
 import httpx
 from multidict import CIMultiDict
 
-__all__ = ["AiohttpTransport", "ResponseTooLargeError", "choose_proxy", "map_error"]
+__all__ = [
+    "AiohttpTransport",
+    "ProxyChoice",
+    "ResponseTooLargeError",
+    "choose_proxy",
+    "map_error",
+]
 
 # Read size: also what httpx decodes at once, so a compressed chunk expands to at most
 # about a thousand times this (deflate's limit) before a streaming caller can stop.
@@ -42,12 +48,14 @@ MAX_REMEMBERED_PROXY_CHOICES = 1024
 
 
 @dataclass(frozen=True, slots=True)
-class _Proxy:
+class ProxyChoice:
+    """Where a request goes: through ``url`` with ``headers`` for the proxy, or direct."""
+
     url: str | None = None
     headers: Mapping[str, str] | None = None
 
 
-def choose_proxy(url: httpx.URL, environment: Mapping[str, str]) -> _Proxy:
+def choose_proxy(url: httpx.URL, environment: Mapping[str, str]) -> ProxyChoice:
     """The proxy for ``url`` under ``environment`` (``urllib.request.getproxies_environment``).
 
     ``no_proxy`` lists hosts, with or without a port, that are reached directly, each
@@ -56,11 +64,11 @@ def choose_proxy(url: httpx.URL, environment: Mapping[str, str]) -> _Proxy:
     """
     named = environment.get(url.scheme)
     if not named or not url.host or _bypassed(url, environment.get("no", "")):
-        return _Proxy()
+        return ProxyChoice()
     proxy = httpx.URL(named)
     if not proxy.username:
-        return _Proxy(url=str(proxy))
-    return _Proxy(
+        return ProxyChoice(url=str(proxy))
+    return ProxyChoice(
         url=str(proxy.copy_with(userinfo=b"")),
         headers={"Proxy-Authorization": aiohttp.encode_basic_auth(proxy.username, proxy.password)},
     )
@@ -147,9 +155,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         self._session: aiohttp.ClientSession | None = None
         self._environment_proxies = urllib.request.getproxies_environment()
-        self._proxies: dict[tuple[str, str, int | None], _Proxy] = {}
+        self._proxies: dict[tuple[str, str, int | None], ProxyChoice] = {}
 
-    def _proxy_for(self, url: httpx.URL) -> _Proxy:
+    def _proxy_for(self, url: httpx.URL) -> ProxyChoice:
         key = (url.scheme, url.host, url.port)
         proxy = self._proxies.get(key)
         if proxy is None:
