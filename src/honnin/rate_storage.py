@@ -5,7 +5,7 @@ The gateway's per-enterprise rates and the bank flow control's per-bank rates us
 ``limits.aio.storage.MemoryStorage``. That storage starts a sweep of expired entries on
 every hit (whenever the previous sweep has finished), and the sweep hands each key's
 bisect to a worker thread (``asyncio.to_thread``), one key after another. With many keys
-the sweeps run back to back: measured at 200 hits/s, 1.3 ms of CPU per hit with 10 keys
+the sweeps run back to back: measured at about 190 hits/s, 1.3 ms of CPU per hit with 10 keys
 and 5 ms with 1000 (a whole core), against 0.2 and 0.6 ms with the sweep below, and in
 the inquiry benchmark about 45 of a flow's 130 thread wake-ups.
 
