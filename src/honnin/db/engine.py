@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, Row, event, text
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -108,6 +109,12 @@ def first_row(
         return connection.execute(statement, values).first()
 
     return work
+
+
+def conflict_insert(dialect: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT`` into ``table`` in ``dialect``'s own construct, which has the
+    ``ON CONFLICT`` clauses (``on_conflict_do_nothing`` / ``_do_update``) both spell alike."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

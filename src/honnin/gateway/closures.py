@@ -18,12 +18,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from honnin.audit.service import AuditService
 from honnin.clock import Clock
-from honnin.db import Database
+from honnin.db import Database, conflict_insert
 from honnin.db.engine import after_commit
 from honnin.gateway.core import Closure, ClosureScope, retry_after, validate_closure
 from honnin.gateway.errors import ClosureNotFoundError, ServiceClosedError
@@ -82,11 +81,8 @@ class ClosureService:
             "closed_at": now,
         }
         # An upsert: two operators closing the same thing at once both succeed.
-        insert = (
-            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
         await session.execute(
-            insert(ServiceClosure)
+            conflict_insert(session.get_bind().dialect.name, ServiceClosure)
             .values(scope=checked, target=target, **values)
             .on_conflict_do_update(index_elements=["scope", "target"], set_=values)
         )

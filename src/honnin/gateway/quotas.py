@@ -37,10 +37,9 @@ from limits import RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from honnin.clock import Clock
-from honnin.db import Database
+from honnin.db import Database, conflict_insert
 from honnin.gateway.core import (
     DAY_SECONDS,
     LimitPolicy,
@@ -102,7 +101,6 @@ class EnterpriseLimiter:
         self._clock = clock
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
-        self._insert = postgresql.insert if database.dialect == "postgresql" else sqlite.insert
         self._max_reservation = max_reservation
         self._reservations: dict[tuple[str, str, date], _Reservation] = {}
         self._locks: dict[tuple[str, str, date], asyncio.Lock] = {}
@@ -197,7 +195,7 @@ class EnterpriseLimiter:
 
     async def _add(self, key: tuple[str, str, date], quota: int, size: int) -> int | None:
         enterprise_id, api, day = key
-        statement: Any = self._insert(QuotaUsage).values(
+        statement: Any = conflict_insert(self._database.dialect, QuotaUsage).values(
             enterprise_id=enterprise_id, api=api, day=day, count=size
         )
         statement = statement.on_conflict_do_update(

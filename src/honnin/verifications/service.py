@@ -28,15 +28,13 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 import structlog
 from sqlalchemy import Insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from honnin.audit.service import AuditService
 from honnin.clock import Clock
 from honnin.config import Settings
 from honnin.contracts.models import Enterprise
-from honnin.db import Database
+from honnin.db import Database, conflict_insert
 from honnin.documents import lds
 from honnin.documents.service import load_trust_store
 from honnin.errors import HonninError
@@ -961,10 +959,8 @@ def _insert_unless_key_used(session: AsyncSession, values: Mapping[str, Any]) ->
     insert the second waits for the first to commit and then inserts nothing (rowcount 0)
     instead of failing on the unique constraint. SQLite and PostgreSQL spell it alike.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     return (
-        insert(Verification)
+        conflict_insert(session.get_bind().dialect.name, Verification)
         .values(dict(values))
         .on_conflict_do_nothing(
             index_elements=[Verification.enterprise_id, Verification.idempotency_key]
