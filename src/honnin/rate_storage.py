@@ -38,12 +38,12 @@ class MemoryWindowStorage(MemoryStorage):
         self._sweep_interval = sweep_interval
         self._monotonic = monotonic
         self._next_sweep = monotonic() + sweep_interval
-        self.sweeps = 0
+        self.sweeps = 0  # how many sweeps ran (for tests and debugging)
 
     async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         if amount > limit:
             return False
-        self.sweep_if_due()
+        self._sweep_if_due()
         events = self.events.setdefault(key, [])
         # Newest first: the window is full when the entry ``limit - amount`` back is in it.
         full = len(events) > limit - amount and events[limit - amount].atime >= (
@@ -54,7 +54,7 @@ class MemoryWindowStorage(MemoryStorage):
         events[:0] = [Entry(expiry)] * amount
         return True
 
-    def sweep_if_due(self) -> None:
+    def _sweep_if_due(self) -> None:
         now = self._monotonic()
         if now < self._next_sweep:
             return
