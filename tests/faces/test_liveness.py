@@ -65,3 +65,34 @@ def test_jpeg_frames_uploaded_one_by_one(
     challenge = challenge_for((Action.TURN_LEFT, Action.TURN_RIGHT))
     report = check_liveness(frames, challenge, nonce=challenge.nonce, now=now)
     assert report.passed, report.reasons
+
+
+def _observation(index: int, *, yaw: float, ear: float) -> Any:
+    from honnin.faces.geometry import FaceMetrics, Pose
+    from honnin.faces.tracking import Observation
+
+    metrics = FaceMetrics(
+        pose=Pose(yaw=yaw, pitch=6.0, roll=0.0),
+        eye_aspect_ratio=ear,
+        mouth_width_ratio=1.17,
+        mouth_open_ratio=0.0,
+        interocular=60.0,
+    )
+    return Observation(
+        index=index, t=index / 6, faces=1, box=None, landmarks=None, metrics=metrics, tracked=False
+    )
+
+
+def test_selfie_frame_skips_a_lone_open_eye_reading_inside_a_blink() -> None:
+    """Readings from a synthetic blink that once put a verification in review: the lids
+    read open at 0.216 in the middle of a blink, and that face matched the card worse
+    than any still frame (0.56 against 0.52)."""
+    from honnin.faces.liveness import selfie_frame
+    from honnin.faces.tracking import Track
+
+    readings = [(-2.7, 0.216), (-0.1, 0.222), (-1.7, 0.220), (1.0, 0.191), (1.0, 0.112)]
+    readings += [(0.7, 0.216), (0.3, 0.169), (1.6, 0.127), (1.7, 0.173), (1.1, 0.230)]
+    readings += [(-1.4, 0.211), (-1.1, 0.205), (-5.2, 0.225), (-1.6, 0.231), (5.7, 0.214)]
+    observations = tuple(_observation(i, yaw=yaw, ear=ear) for i, (yaw, ear) in enumerate(readings))
+    chosen = selfie_frame(Track(observations=observations, size=(640, 480), embeddings={}))
+    assert chosen == 1  # frontal, eyes open before and after; not 5, inside the blink

@@ -87,16 +87,30 @@ def check_liveness(
 
 
 def selfie_frame(track: tracking.Track) -> int | None:
-    """The frame closest to a neutral, frontal, eyes-open pose (None without a face)."""
-    candidates = [o for o in track.observations if o.metrics is not None and not o.tracked]
+    """The frame closest to a neutral, frontal, eyes-open pose (None without a face).
+
+    Eyes count as open only when they are open in the frames on either side too: one
+    reading inside a blink can come out open (landmark noise on half-closed lids), and
+    that frame's face matches the document worse than any still one.
+    """
+    observations = track.observations
+    candidates = [o for o in observations if o.metrics is not None and not o.tracked]
     if not candidates:
         return None
-    base = active.baseline(track.observations)
+    base = active.baseline(observations)
+    position = {o.index: at for at, o in enumerate(observations)}
+
+    def eye_aspect_ratio_around(observation: tracking.Observation) -> float:
+        at = position[observation.index]
+        nearby = observations[max(0, at - 1) : at + 2]
+        return min(o.metrics.eye_aspect_ratio for o in nearby if o.metrics is not None)
 
     def distance(observation: tracking.Observation) -> float:
         m = observation.metrics
         assert m is not None
-        eyes = max(0.0, 1.0 - m.eye_aspect_ratio / max(base.eye_aspect_ratio, 1e-6))
+        eyes = max(
+            0.0, 1.0 - eye_aspect_ratio_around(observation) / max(base.eye_aspect_ratio, 1e-6)
+        )
         return abs(m.pose.yaw - base.yaw) + abs(m.pose.pitch - base.pitch) + 30.0 * eyes
 
     return min(candidates, key=distance).index
