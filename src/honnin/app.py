@@ -39,6 +39,7 @@ from honnin.gateway.middleware import HttpMetrics, RequestContextMiddleware
 from honnin.gateway.policies import install_gateway
 from honnin.gateway.problems import install_problem_handlers
 from honnin.gateway.service import build_gateway
+from honnin.gc_tuning import with_young_collection_threshold
 from honnin.inquiries import api as inquiries_api
 from honnin.inquiries.service import (
     Admission,
@@ -174,7 +175,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         title="Honnin",
         version=__version__,
         description=API_DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=with_young_collection_threshold(lifespan, settings.gc_young_threshold),
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     workers: int = Field(default=1, ge=1, le=64)
+    # Young-generation threshold of the garbage collector while the app runs (0: keep
+    # Python's 700); see honnin.gc_tuning.
+    gc_young_threshold: int = Field(default=10_000, ge=0, le=1_000_000)
 
     # --- gateway settings (owned by honnin.gateway and honnin.banks.flow) ---
     # Per-enterprise limits for APIs not tied to a bank (bank APIs use the contract's
