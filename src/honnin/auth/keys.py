@@ -24,6 +24,7 @@ from honnin.auth.models import SigningKey
 from honnin.clock import Clock
 from honnin.db import Database
 from honnin.security.aead import KeyRing
+from honnin.security.errors import DecryptionError, KeyConfigurationError
 
 SIGNING_ALGORITHM = "ES256"
 PUBLISH_MARGIN = timedelta(minutes=5)
@@ -124,9 +125,17 @@ class SigningKeyStore:
         for row in rows:
             published.append(ECKey.import_key(row.public_jwk))
             if signing is None and row.retired_at is None:
-                private = self._key_ring.decrypt(
-                    row.sealed_private_jwk, associated_data=_associated_data(row.kid)
-                )
+                try:
+                    private = self._key_ring.decrypt(
+                        row.sealed_private_jwk, associated_data=_associated_data(row.kid)
+                    )
+                except DecryptionError as exc:
+                    msg = (
+                        f"signing key {row.kid} cannot be unsealed with HONNIN_DATA_KEY: it was"
+                        " sealed with another data key (when rotating, keep the old key after"
+                        " the new one)"
+                    )
+                    raise KeyConfigurationError(msg) from exc
                 signing = ECKey.import_key(json.loads(private))
         self._signing_key = signing
         self._published = KeySet(published)
