@@ -2,7 +2,9 @@
 
 ``honnin bench inquiry [-o flows=400] [-o concurrency=100] [-o rate=R] [-o latency_ms=20]
 [-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...] [-o workers=1]
-[-o keep=1]`` (keep the work directory with the processes' log)
+[-o keep=1]`` (keep the work directory with the processes' log). A PostgreSQL
+``database_url`` names the server: the run creates a database of its own there and drops
+it afterwards (bench/_scratch.py).
 
 Three processes on loopback, as deployed: one sandbox bank (``honnin sandbox bank``, with
 ``latency_ms`` injected at its token and KYC endpoints), the platform (``honnin serve``, one
@@ -37,6 +39,7 @@ import json
 import math
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -53,6 +56,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from honnin.bench_runner import load
 from honnin.ledger.note import SIG_COSIGNATURE_V1, SIG_ED25519, Signer
 from honnin.sandbox.banks import complete_authorization
 from honnin.sandbox.banks.agent import AgentResponse, UserAgent
@@ -67,6 +71,16 @@ APPLICANT = {
 ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
 BANK_SECRET = "bench-bank-secret-0123456789abcdef"
 HONNIN = str(Path(sys.executable).parent / "honnin")
+scratch_database = load("_scratch").scratch_database
+
+
+def _cause(log: Path | None) -> str:
+    """The last exception line of a process's log (``": name.Error: message"``), if any."""
+    if log is None or not log.is_file():
+        return ""
+    lines = log.read_bytes()[-20_000:].decode("utf-8", "replace").splitlines()
+    raised = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
+    return f": {raised[-1]}" if raised else ""
 
 
 def _port() -> int:
@@ -76,11 +90,13 @@ def _port() -> int:
         return port
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+def _wait(
+    url: str, process: subprocess.Popen[bytes], what: str, *, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            msg = f"{what} exited with {process.returncode}"
+            msg = f"{what} exited with {process.returncode}{_cause(log)}"
             raise RuntimeError(msg)
         try:
             if httpx.get(url, timeout=1).status_code == 200:
@@ -418,6 +434,11 @@ def _rate(option: str | None) -> float | None:
 
 
 def run(**options: str) -> dict[str, Any]:
+    with scratch_database(options.get("database_url", "")) as database_url:
+        return _run(**{**options, "database_url": database_url})
+
+
+def _run(**options: str) -> dict[str, Any]:
     flows = int(options.get("flows", "400"))
     concurrency = int(options.get("concurrency", "100"))
     rate = _rate(options.get("rate"))
@@ -448,7 +469,8 @@ def run(**options: str) -> dict[str, Any]:
         "HONNIN_GATEWAY_DEFAULT_RATE_PER_SECOND": "100000",
         "HONNIN_VAR_DIR": str(workdir / "var"),
     }
-    log = (workdir / "processes.log").open("wb")
+    log_path = workdir / "processes.log"
+    log = log_path.open("wb")
     processes: list[subprocess.Popen[bytes]] = []
     try:
         subprocess.run(
@@ -467,8 +489,8 @@ def run(**options: str) -> dict[str, Any]:
             stderr=log,
         )
         processes.append(honnin_process)
-        _wait(f"{bank_url}/healthz", bank_process, "sandbox bank")
-        _wait(f"{honnin_url}/readyz", honnin_process, "platform")
+        _wait(f"{bank_url}/healthz", bank_process, "sandbox bank", log=log_path)
+        _wait(f"{honnin_url}/readyz", honnin_process, "platform", log=log_path)
         _inject_latency(bank_url, latency_ms)
         return _run_event_loop(
             _measure(

@@ -17,16 +17,18 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from honnin.bench_runner import load
 from honnin.db import Database
 from honnin.db.migrate import upgrade
 from honnin.ledger import merkle, note
 from honnin.ledger.log import NewEntry, TransparencyLog
 from honnin.ledger.models import LedgerEntry
+
+scratch_database = load("_scratch").scratch_database
 
 ORIGIN = "bench.test/ledger"
 
@@ -123,28 +125,6 @@ async def _bench(url: str, entries: int, batch: int, proofs: int) -> dict[str, A
     return out
 
 
-async def _create_pg_database(base: str) -> str:
-    import asyncpg
-
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return base.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def _drop_pg_database(base: str, url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"')
-    finally:
-        await conn.close()
-
-
 def run(**options: str) -> dict[str, Any]:
     entries = int(options.get("entries", "1000000"))
     batch = int(options.get("batch", "5000"))
@@ -166,12 +146,9 @@ def run(**options: str) -> dict[str, Any]:
             if not pg_base:
                 result["postgresql"] = "skipped: set -o postgres_url or HONNIN_TEST_POSTGRES_URL"
                 continue
-            url = asyncio.run(_create_pg_database(pg_base))
-            try:
+            with scratch_database(pg_base) as url:
                 upgrade(url)
                 result["postgresql"] = asyncio.run(_bench(url, entries, batch, proofs))
-            finally:
-                asyncio.run(_drop_pg_database(pg_base, url))
         else:
             result[backend] = "unknown backend"
     return result

@@ -51,7 +51,8 @@ def run(**options: str) -> dict[str, Any]:
     database_url = options.get("database_url") or f"sqlite+aiosqlite:///{workdir / 'floor.db'}"
     bank_port = inquiry._port()
     bank_url = f"http://127.0.0.1:{bank_port}"
-    log = (workdir / "processes.log").open("wb")
+    log_path = workdir / "processes.log"
+    log = log_path.open("wb")
     figures: dict[str, Any] = {}
     bank: subprocess.Popen[bytes] | None = None
     try:
@@ -60,7 +61,7 @@ def run(**options: str) -> dict[str, Any]:
             workdir, [f"http://127.0.0.1:{port}/broker/callback" for port in ports.values()]
         )
         bank = inquiry._start_bank("momiji_rest", port=bank_port, clients=clients, log=log)
-        inquiry._wait(f"{bank_url}/healthz", bank, "sandbox bank")
+        inquiry._wait(f"{bank_url}/healthz", bank, "sandbox bank", log=log_path)
         inquiry._inject_latency(bank_url, latency_ms)
         discovery = httpx.get(f"{bank_url}/.well-known/oauth-authorization-server").json()
         for name, extra in VARIANTS.items():
@@ -145,7 +146,7 @@ def _measure_floor(
         stderr=log,
     )
     try:
-        inquiry._wait(f"{url}/readyz", server, "stack floor")
+        inquiry._wait(f"{url}/readyz", server, "stack floor", log=Path(log.name))
 
         async def measure() -> dict[str, float]:
             bench = inquiry.Bench(bank="momiji_rest", bank_url=bank_url, honnin_url=url)

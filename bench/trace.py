@@ -26,7 +26,6 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 
 from honnin.audit.service import AuditService
+from honnin.bench_runner import load
 from honnin.db import Database
 from honnin.db.migrate import upgrade
 from honnin.trace import core
@@ -41,6 +41,8 @@ from honnin.trace.core import Cursor, TraceFilter
 from honnin.trace.dashboard import build_dashboard
 from honnin.trace.models import TraceEventRow
 from honnin.trace.service import TraceService
+
+scratch_database = load("_scratch").scratch_database
 
 END = datetime(2026, 11, 21, tzinfo=UTC)
 SPAN = timedelta(days=30)
@@ -247,28 +249,6 @@ async def _bench(url: str, events: int, repeats: int) -> dict[str, Any]:
     return out
 
 
-async def _create_pg_database(base: str) -> str:
-    import asyncpg
-
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return base.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def _drop_pg_database(base: str, url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"')
-    finally:
-        await conn.close()
-
-
 def run(**options: str) -> dict[str, Any]:
     events = int(options.get("events", "1000000"))
     repeats = int(options.get("repeats", "15"))
@@ -285,12 +265,9 @@ def run(**options: str) -> dict[str, Any]:
             if not pg_base:
                 result["postgresql"] = "skipped: set -o postgres_url or HONNIN_TEST_POSTGRES_URL"
                 continue
-            url = asyncio.run(_create_pg_database(pg_base))
-            try:
+            with scratch_database(pg_base) as url:
                 upgrade(url)
                 result["postgresql"] = asyncio.run(_bench(url, events, repeats))
-            finally:
-                asyncio.run(_drop_pg_database(pg_base, url))
         else:
             result[backend] = "unknown backend"
     return result
