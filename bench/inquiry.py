@@ -122,6 +122,15 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def _machine_cpu_seconds() -> float:
+    """Busy CPU time of the whole machine, all cores (Linux /proc/stat: every state but
+    idle and iowait). It counts what the per-process figures do not: PostgreSQL's own
+    work, and anything else running on the box."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(value) for value in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
@@ -557,16 +566,21 @@ async def _measure(
 
     bank_cpu = _cpu_seconds(pids["bank"])
     load_cpu = time.process_time()
+    machine_cpu = _machine_cpu_seconds()
     direct_s, direct = await load("direct", bench.direct)
     bank_cpu_direct = _cpu_seconds(pids["bank"]) - bank_cpu
     load_cpu_direct = time.process_time() - load_cpu
+    machine_cpu_direct = _machine_cpu_seconds() - machine_cpu
     platform_cpu = _cpu_seconds(pids["platform"])
     bank_cpu = _cpu_seconds(pids["bank"])
     load_cpu = time.process_time()
+    machine_cpu = _machine_cpu_seconds()
     honnin_s, through = await load("through_honnin", bench.through_honnin)
     platform_cpu = _cpu_seconds(pids["platform"]) - platform_cpu
     bank_cpu_honnin = _cpu_seconds(pids["bank"]) - bank_cpu
     load_cpu_honnin = time.process_time() - load_cpu
+    machine_cpu_honnin = _machine_cpu_seconds() - machine_cpu
+    cores = os.cpu_count() or 1
     await bench.http.aclose()
     await bench.agent.aclose()
 
@@ -603,11 +617,18 @@ async def _measure(
                 "platform": ms(platform_cpu / flows),
                 "bank": ms(bank_cpu_honnin / flows),
                 "load_generator": ms(load_cpu_honnin / flows),
+                "machine": ms(machine_cpu_honnin / flows),
             },
             "direct": {
                 "bank": ms(bank_cpu_direct / flows),
                 "load_generator": ms(load_cpu_direct / flows),
+                "machine": ms(machine_cpu_direct / flows),
             },
+        },
+        # The machine's cores busy during each run, 0-1: near 1, the box is the limit.
+        "machine_busy": {
+            "through_honnin": round(machine_cpu_honnin / (honnin_s * cores), 2),
+            "direct": round(machine_cpu_direct / (direct_s * cores), 2),
         },
         "cpu_count": os.cpu_count(),
     }

@@ -1,4 +1,5 @@
-"""``honnin bench inquiry``'s load patterns: the closed loop and the open loop (``rate``)."""
+"""``honnin bench inquiry``: its load patterns (the closed loop and the open loop, ``rate``),
+the machine's busy time, and the error of a process that did not come up."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 import contextlib
 import itertools
 import statistics
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -99,3 +102,28 @@ async def test_open_loop_starts_flows_without_waiting_for_earlier_ones() -> None
     assert saw_all_started == [True, True, True]
     assert len(latencies) == 3
     assert most == 3
+
+
+def test_a_process_that_did_not_start_is_named_with_its_error(tmp_path: Path) -> None:
+    log = tmp_path / "processes.log"
+    log.write_text(
+        "INFO:     Waiting for application startup.\n"
+        "Traceback (most recent call last):\n"
+        '  File "keys.py", line 130, in reload\n'
+        "honnin.security.errors.KeyConfigurationError: signing key k1 cannot be unsealed\n"
+        "\n"
+        "ERROR:    Application startup failed. Exiting.\n"
+    )
+    assert inquiry._cause(log) == (
+        ": honnin.security.errors.KeyConfigurationError: signing key k1 cannot be unsealed"
+    )
+    assert inquiry._cause(tmp_path / "missing.log") == ""
+    assert inquiry._cause(None) == ""
+
+
+def test_the_machines_busy_time_counts_this_process_work() -> None:
+    machine, own = inquiry._machine_cpu_seconds(), time.process_time()
+    while time.process_time() - own < 0.3:
+        sum(range(10_000))
+    busy = inquiry._machine_cpu_seconds() - machine
+    assert busy >= 0.8 * (time.process_time() - own)

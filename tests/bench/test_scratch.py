@@ -1,5 +1,4 @@
-"""Benchmarks run in a database of their own (bench/_scratch.py), and say why a process
-they started did not come up (bench/inquiry.py)."""
+"""Benchmarks run in a database of their own (bench/_scratch.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from conftest import postgres_base_url
 from honnin.bench_runner import load
 
 scratch_database = load("_scratch").scratch_database
-inquiry = load("inquiry")
 
 
 async def _databases(url: str) -> set[str]:
@@ -40,20 +38,3 @@ def test_other_databases_are_used_as_given(tmp_path: Path) -> None:
         assert used == url
     with scratch_database("") as used:
         assert used == ""
-
-
-def test_a_process_that_did_not_start_is_named_with_its_error(tmp_path: Path) -> None:
-    log = tmp_path / "processes.log"
-    log.write_text(
-        "INFO:     Waiting for application startup.\n"
-        "Traceback (most recent call last):\n"
-        '  File "keys.py", line 130, in reload\n'
-        "honnin.security.errors.KeyConfigurationError: signing key k1 cannot be unsealed\n"
-        "\n"
-        "ERROR:    Application startup failed. Exiting.\n"
-    )
-    assert inquiry._cause(log) == (
-        ": honnin.security.errors.KeyConfigurationError: signing key k1 cannot be unsealed"
-    )
-    assert inquiry._cause(tmp_path / "missing.log") == ""
-    assert inquiry._cause(None) == ""
