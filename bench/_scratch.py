@@ -21,13 +21,13 @@ def scratch_database(url: str) -> Iterator[str]:
     if not url.startswith("postgresql"):
         yield url
         return
-    base = url.split("?", 1)[0]
+    path, _, query = url.partition("?")
     name = f"bench_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_execute(base, f'CREATE DATABASE "{name}"'))
+    asyncio.run(_execute(url, f'CREATE DATABASE "{name}"'))
     try:
-        yield base.rsplit("/", 1)[0] + f"/{name}"
+        yield path.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
     finally:
-        asyncio.run(_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _execute(url: str, statement: str) -> None:
