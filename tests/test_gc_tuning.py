@@ -12,10 +12,10 @@ from support.platform import platform_settings, running_platform
 
 
 @pytest.fixture(autouse=True)
-def interpreter_thresholds() -> Iterator[tuple[int, int, int]]:
+def interpreter_thresholds() -> Iterator[None]:
     before = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
-    yield (700, 10, 10)
+    yield
     gc.set_threshold(*before)
 
 

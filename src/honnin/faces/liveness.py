@@ -94,23 +94,19 @@ def selfie_frame(track: tracking.Track) -> int | None:
     that frame's face matches the document worse than any still one.
     """
     observations = track.observations
-    candidates = [o for o in observations if o.metrics is not None and not o.tracked]
+    candidates = [
+        at for at, o in enumerate(observations) if o.metrics is not None and not o.tracked
+    ]
     if not candidates:
         return None
     base = active.baseline(observations)
-    position = {o.index: at for at, o in enumerate(observations)}
 
-    def eye_aspect_ratio_around(observation: tracking.Observation) -> float:
-        at = position[observation.index]
-        nearby = observations[max(0, at - 1) : at + 2]
-        return min(o.metrics.eye_aspect_ratio for o in nearby if o.metrics is not None)
-
-    def distance(observation: tracking.Observation) -> float:
-        m = observation.metrics
+    def distance(at: int) -> float:
+        m = observations[at].metrics
         assert m is not None
-        eyes = max(
-            0.0, 1.0 - eye_aspect_ratio_around(observation) / max(base.eye_aspect_ratio, 1e-6)
-        )
+        nearby = observations[max(0, at - 1) : at + 2]
+        eye_aspect_ratio = min(o.metrics.eye_aspect_ratio for o in nearby if o.metrics is not None)
+        eyes = max(0.0, 1.0 - eye_aspect_ratio / max(base.eye_aspect_ratio, 1e-6))
         return abs(m.pose.yaw - base.yaw) + abs(m.pose.pitch - base.pitch) + 30.0 * eyes
 
-    return min(candidates, key=distance).index
+    return observations[min(candidates, key=distance)].index
