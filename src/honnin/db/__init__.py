@@ -2,5 +2,6 @@
 
 from honnin.db.base import Base
 from honnin.db.engine import Database, conflict_insert, first_row
+from honnin.db.writes import GuardedWrite, NewRow
 
-__all__ = ["Base", "Database", "conflict_insert", "first_row"]
+__all__ = ["Base", "Database", "GuardedWrite", "NewRow", "conflict_insert", "first_row"]

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from honnin.db.sqlite_driver import one_hop_dbapi
+from honnin.db.writes import GuardedWrite, single_statement
 
 T = TypeVar("T")
 
@@ -201,6 +202,19 @@ class Database:
             return await self._in_worker(self._look, work)
         async with self._reads.connect() as connection:
             return await connection.run_sync(work)
+
+    async def write(self, write: GuardedWrite) -> bool:
+        """``write`` atomically: its guarded statement and, only if that changed a row,
+        its inserts. Whether the guarded statement changed a row (False: nothing written).
+
+        PostgreSQL: one statement on an autocommit connection, no ``BEGIN``/``COMMIT``
+        (:mod:`honnin.db.writes`). SQLite: a unit of work, as :meth:`run`."""
+        if self.dialect != "postgresql":
+            return await self.run(write.run)
+        statement, parameters = single_statement(write)
+        async with self._reads.connect() as connection:
+            changed = await connection.scalar(statement, parameters)
+        return bool(changed)
 
     async def _in_worker(
         self,

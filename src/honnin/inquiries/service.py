@@ -1,8 +1,12 @@
 """The bank-inquiry use case.
 
 create -> (user) start at Honnin -> bank login + consent -> callback -> token exchange ->
-KYC fetch -> declarative mapping to OIDC4IDA -> match against the applicant -> result +
-webhook outbox, in one transaction.
+KYC fetch -> declarative mapping to OIDC4IDA -> match against the applicant -> result,
+trace event and webhook outbox row, written together.
+
+Every state change is a guarded write (:meth:`honnin.db.Database.write`): the inquiry's
+``INSERT`` or guarded ``UPDATE`` with the rows that go with it (trace event, receipt,
+outbox row), atomic, and one statement on PostgreSQL.
 
 A callback claims its inquiry by consuming the state digest in a conditional UPDATE, so
 a replayed or concurrent callback finds nothing to claim. Bank I/O happens outside any
@@ -21,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 import structlog
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -35,7 +39,7 @@ from honnin.clock import Clock
 from honnin.contracts.core import ContractTerms
 from honnin.contracts.models import Enterprise
 from honnin.contracts.service import ContractService
-from honnin.db import Database, first_row
+from honnin.db import Database, GuardedWrite, NewRow, first_row
 from honnin.errors import HonninError
 from honnin.ids import new_id
 from honnin.inquiries import core
@@ -52,19 +56,20 @@ from honnin.security.aead import KeyRing
 
 
 class EventSink(Protocol):
-    """Where distribution events go (the trace package), inside the caller's transaction:
-    an async session's, or a unit of work's (:meth:`honnin.db.Database.run`)."""
+    """Where distribution events go (the trace package), with the state change they
+    describe: added to the caller's async session, or given as a row for a guarded write
+    (:meth:`honnin.db.Database.write`)."""
 
     async def record(self, session: AsyncSession, /, *, kind: str, **fields: Any) -> None: ...
 
-    def record_in(self, connection: Connection, /, *, kind: str, **fields: Any) -> None: ...
+    def event_row(self, *, kind: str, **fields: Any) -> NewRow | None: ...
 
 
 class NullEventSink:
     async def record(self, session: AsyncSession, /, *, kind: str, **fields: Any) -> None:  # noqa: ARG002
         return None
 
-    def record_in(self, connection: Connection, /, *, kind: str, **fields: Any) -> None:  # noqa: ARG002
+    def event_row(self, *, kind: str, **fields: Any) -> NewRow | None:  # noqa: ARG002
         return None
 
 
@@ -74,17 +79,17 @@ class IssuedLink(Protocol):
 
 
 class ReceiptIssuer(Protocol):
-    """Issues the user's receipt link after consent (the trace package)."""
+    """Issues the user's receipt link after consent (the trace package): the row to
+    insert with the consent, and the link it gives."""
 
-    def issue_receipt(
+    def receipt_row(
         self,
-        connection: Connection,
         *,
         object_id: str,
         enterprise_id: str | None = None,
         bank_id: str | None = None,
         purpose: str | None = None,
-    ) -> IssuedLink: ...
+    ) -> tuple[NewRow, IssuedLink]: ...
 
 
 class BankGuard(Protocol):
@@ -218,7 +223,6 @@ def _select_pending() -> Select[Any]:
 
 
 _INSERT_INQUIRY = insert(_INQUIRIES)
-_INSERT_WEBHOOK = insert(_WEBHOOK_DELIVERIES)
 _SELECT_START = select(
     _I.id, _I.status, _I.expires_at, _I.bank_id, _I.claims, _I.sealed_flow_secrets
 ).where(_I.start_token_digest == bindparam("b_digest"))
@@ -268,6 +272,11 @@ T = TypeVar("T")
 
 def _aad(inquiry_id: str, name: str) -> bytes:
     return f"bank_inquiries:{inquiry_id}:{name}".encode()
+
+
+def _rows(*rows: NewRow | None) -> list[NewRow]:
+    """The rows a guarded write inserts (a null event sink gives no event row)."""
+    return [row for row in rows if row is not None]
 
 
 def _consumed(inquiry_id: str) -> str:
@@ -392,22 +401,18 @@ class InquiryService:
             "expires_at": expires_at,
         }
 
-        def insert(connection: Connection) -> None:
-            connection.execute(_INSERT_INQUIRY, row)
-            self._events.record_in(
-                connection,
-                kind="inquiry.created",
-                object_id=inquiry_id,
-                enterprise_id=enterprise_id,
-                bank_id=bank_id,
-                method="bank_inquiry",
-                claims=stored_claims,
-                purpose=purpose,
-                outcome="pending_consent",
-            )
-
+        event = self._events.event_row(
+            kind="inquiry.created",
+            object_id=inquiry_id,
+            enterprise_id=enterprise_id,
+            bank_id=bank_id,
+            method="bank_inquiry",
+            claims=stored_claims,
+            purpose=purpose,
+            outcome="pending_consent",
+        )
         try:
-            await self._database.run(insert)
+            await self._database.write(GuardedWrite(_INSERT_INQUIRY, row, _rows(event)))
         except IntegrityError:
             # The same Idempotency-Key in two requests at once: the other one's inquiry.
             earlier = (
@@ -464,34 +469,15 @@ class InquiryService:
     # -- read ----------------------------------------------------------------------------
 
     async def get(self, *, enterprise_id: str, inquiry_id: str) -> InquiryView:
-        return await self._database.run(
-            lambda connection: self._view(
-                connection, enterprise_id=enterprise_id, inquiry_id=inquiry_id
-            )
-        )
-
-    def _view(self, session: Connection, *, enterprise_id: str, inquiry_id: str) -> InquiryView:
-        row = session.execute(_SELECT_VIEW, {"b_id": inquiry_id}).first()
+        row = await self._database.read(first_row(_SELECT_VIEW, {"b_id": inquiry_id}))
         # Another enterprise's inquiry is indistinguishable from a missing one.
         if row is None or row.enterprise_id != enterprise_id:
             raise InquiryNotFoundError(f"no inquiry {inquiry_id}")
         result = None
         if row.sealed_result is not None:
             result = self._open(row.id, "result", row.sealed_result)
-            # The first time the enterprise reads the data is when it was delivered; of two
-            # first reads at once, one records it.
-            if row.delivered_at is None and self._mark_delivered(session, row.id):
-                self._events.record_in(
-                    session,
-                    kind="delivered",
-                    object_id=row.id,
-                    enterprise_id=row.enterprise_id,
-                    bank_id=row.bank_id,
-                    method="bank_inquiry",
-                    claims=sorted(result["verified_claims"]["claims"]),
-                    purpose=row.purpose,
-                    outcome="delivered",
-                )
+            if row.delivered_at is None:
+                await self._mark_delivered(row, result)
         flow = (
             self._flow_secrets(row.id, row.sealed_flow_secrets)
             if row.status == core.PENDING
@@ -514,9 +500,21 @@ class InquiryService:
             purged=row.purged_at is not None,
         )
 
-    def _mark_delivered(self, session: Connection, inquiry_id: str) -> bool:
-        marked = session.execute(_MARK_DELIVERED, {"b_id": inquiry_id, "b_now": self._clock.now()})
-        return marked.rowcount == 1
+    async def _mark_delivered(self, row: Row[Any], result: Mapping[str, Any]) -> None:
+        """The first time the enterprise reads the data is when it was delivered; of two
+        first reads at once, one records it (the guard: ``delivered_at IS NULL``)."""
+        event = self._events.event_row(
+            kind="delivered",
+            object_id=row.id,
+            enterprise_id=row.enterprise_id,
+            bank_id=row.bank_id,
+            method="bank_inquiry",
+            claims=sorted(result["verified_claims"]["claims"]),
+            purpose=row.purpose,
+            outcome="delivered",
+        )
+        values = {"b_id": row.id, "b_now": self._clock.now()}
+        await self._database.write(GuardedWrite(_MARK_DELIVERED, values, _rows(event)))
 
     def webhook_secret(self, enterprise_id: str) -> str:
         return core.display_secret(
@@ -633,20 +631,8 @@ class InquiryService:
         transaction; returns the receipt URL. A replayed or concurrent callback finds the
         state already consumed and changes nothing."""
 
-        def claim(session: Connection) -> str | None:
-            claimed = session.execute(
-                _CLAIM_WITH_CONSENT,
-                {
-                    "b_id": row.id,
-                    "b_state": state_digest,
-                    "b_consumed": _consumed(row.id),
-                    "b_now": self._clock.now(),
-                },
-            )
-            if claimed.rowcount != 1:
-                raise InvalidCallbackError("this answer is unknown or was already used")
-            self._events.record_in(
-                session,
+        rows = _rows(
+            self._events.event_row(
                 kind="consent.given",
                 object_id=row.id,
                 enterprise_id=row.enterprise_id,
@@ -656,18 +642,26 @@ class InquiryService:
                 purpose=row.purpose,
                 outcome="consented",
             )
-            if self._receipts is None:
-                return None
-            receipt = self._receipts.issue_receipt(
-                session,
+        )
+        receipt_url = None
+        if self._receipts is not None:
+            receipt, link = self._receipts.receipt_row(
                 object_id=row.id,
                 enterprise_id=row.enterprise_id,
                 bank_id=row.bank_id,
                 purpose=row.purpose,
             )
-            return receipt.url
-
-        return await self._database.run(claim)
+            rows.append(receipt)
+            receipt_url = link.url
+        values = {
+            "b_id": row.id,
+            "b_state": state_digest,
+            "b_consumed": _consumed(row.id),
+            "b_now": self._clock.now(),
+        }
+        if not await self._database.write(GuardedWrite(_CLAIM_WITH_CONSENT, values, rows)):
+            raise InvalidCallbackError("this answer is unknown or was already used")
+        return receipt_url
 
     async def _fetch(
         self,
@@ -739,38 +733,32 @@ class InquiryService:
             values["b_state"] = claim
             values["state_digest"] = _consumed(inquiry_id)
 
-        def finish(session: Connection) -> bool:
-            guarded = session.execute(statement, values)
-            if guarded.rowcount != 1:
-                raise InvalidCallbackError("this identity check has already ended")
-            self._after_finish(
-                session, row, status=status, failure_code=failure_code, now=now, result=result
-            )
-            return self._after_finish_webhook(
-                session, row, status=status, failure_code=failure_code, now=now
-            )
-
-        queued_webhook = await self._database.run(finish)
-        if queued_webhook and self._on_finished is not None:
+        rows = _rows(
+            self._final_event(row, status=status, failure_code=failure_code, now=now, result=result)
+        )
+        webhook = self._webhook_row(row, status=status, failure_code=failure_code, now=now)
+        if webhook is not None:
+            rows.append(webhook)
+        if not await self._database.write(GuardedWrite(statement, values, rows)):
+            raise InvalidCallbackError("this identity check has already ended")
+        if webhook is not None and self._on_finished is not None:
             self._on_finished()
         return CallbackOutcome(inquiry_id=inquiry_id, status=status, return_url=row.return_url)
 
-    def _after_finish(
+    def _final_event(
         self,
-        session: Connection,
         row: _Pending,
         *,
         status: str,
         failure_code: str | None,
         now: datetime,
         result: Mapping[str, Any] | None,
-    ) -> None:
+    ) -> NewRow | None:
         """The one trace event of the final transition."""
         latency_ms = int((now - row.created_at).total_seconds() * 1000)
         if status == core.COMPLETED and result is not None:
             released = result["verified_claims"]["claims"]
-            self._events.record_in(
-                session,
+            return self._events.event_row(
                 kind="bank.fetched",
                 object_id=row.id,
                 enterprise_id=row.enterprise_id,
@@ -782,42 +770,40 @@ class InquiryService:
                 latency_ms=latency_ms,
                 subject=core.subject_attributes(released),
             )
-        else:
-            kind = {
-                core.DENIED: "consent.refused",
-                core.EXPIRED: "inquiry.expired",
-                core.FAILED: "inquiry.failed",
-            }[status]
-            self._events.record_in(
-                session,
-                kind=kind,
-                object_id=row.id,
-                enterprise_id=row.enterprise_id,
-                bank_id=row.bank_id,
-                method="bank_inquiry",
-                claims=row.claims,
-                purpose=row.purpose,
-                outcome=failure_code or status,
-                latency_ms=latency_ms,
-            )
+        kind = {
+            core.DENIED: "consent.refused",
+            core.EXPIRED: "inquiry.expired",
+            core.FAILED: "inquiry.failed",
+        }[status]
+        return self._events.event_row(
+            kind=kind,
+            object_id=row.id,
+            enterprise_id=row.enterprise_id,
+            bank_id=row.bank_id,
+            method="bank_inquiry",
+            claims=row.claims,
+            purpose=row.purpose,
+            outcome=failure_code or status,
+            latency_ms=latency_ms,
+        )
 
-    def _after_finish_webhook(
+    def _webhook_row(
         self,
-        session: Connection,
         row: _Pending,
         *,
         status: str,
         failure_code: str | None,
         now: datetime,
-    ) -> bool:
-        """Queue the webhook of the final transition; False when the enterprise has none.
+    ) -> NewRow | None:
+        """The webhook of the final transition, for the outbox; None when the enterprise
+        has no webhook URL.
 
         The URL was read with the pending inquiry; one changed since then applies to the
         next inquiry (the dispatcher sends to the URL current at delivery time)."""
         if not row.webhook_url:
-            return False
-        session.execute(
-            _INSERT_WEBHOOK,
+            return None
+        return NewRow(
+            _WEBHOOK_DELIVERIES,
             {
                 "id": new_id("msg"),
                 "enterprise_id": row.enterprise_id,
@@ -835,7 +821,6 @@ class InquiryService:
                 "created_at": now,
             },
         )
-        return True
 
     # -- housekeeping ----------------------------------------------------------------------
 

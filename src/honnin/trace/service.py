@@ -69,7 +69,7 @@ from honnin.audit.service import AuditService
 from honnin.clock import Clock
 from honnin.config import Settings
 from honnin.contracts.models import Bank, Contract, Enterprise
-from honnin.db import Database
+from honnin.db import Database, NewRow
 from honnin.ids import new_id
 from honnin.trace import core
 from honnin.trace.core import Cursor, TraceEvent, TraceFilter
@@ -83,8 +83,10 @@ from honnin.trace.models import TraceEventRow, TraceReceipt
 
 _T = TraceEventRow.__table__.c
 # On the table, not the entity: the ORM's bulk INSERT path costs more than the statement.
-_INSERT_EVENT = insert(cast("Table", TraceEventRow.__table__))
-_INSERT_RECEIPT = insert(cast("Table", TraceReceipt.__table__))
+_EVENTS = cast("Table", TraceEventRow.__table__)
+_RECEIPTS = cast("Table", TraceReceipt.__table__)
+_INSERT_EVENT = insert(_EVENTS)
+_INSERT_RECEIPT = insert(_RECEIPTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +305,11 @@ class TraceService:
         """:meth:`record` inside a unit of work (:meth:`honnin.db.Database.run`)."""
         connection.execute(_INSERT_EVENT, self._event_row(None, kind, fields))
 
+    def event_row(self, *, kind: str, **fields: Any) -> NewRow:
+        """The event :meth:`record` would add, as a row for a guarded write
+        (:meth:`honnin.db.Database.write`): it is inserted only with the state change."""
+        return NewRow(_EVENTS, self._event_row(None, kind, fields))
+
     def _event_row(
         self, event: TraceEvent | None, kind: str | None, fields: dict[str, Any]
     ) -> dict[str, Any]:
@@ -418,6 +425,28 @@ class TraceService:
     ) -> IssuedReceipt:
         """Create the user's receipt link after consent, inside the caller's unit of work
         (:meth:`honnin.db.Database.run`); the token is shown once."""
+        row, receipt = self.receipt_row(
+            object_id=object_id,
+            object_type=object_type,
+            enterprise_id=enterprise_id,
+            bank_id=bank_id,
+            purpose=purpose,
+        )
+        # A Core INSERT, like events: issued once per consent and not read back here.
+        connection.execute(_INSERT_RECEIPT, dict(row.values))
+        return receipt
+
+    def receipt_row(
+        self,
+        *,
+        object_id: str,
+        object_type: str = "inquiry",
+        enterprise_id: str | None = None,
+        bank_id: str | None = None,
+        purpose: str | None = None,
+    ) -> tuple[NewRow, IssuedReceipt]:
+        """The receipt :meth:`issue_receipt` would create, as a row for a guarded write
+        (:meth:`honnin.db.Database.write`), and the link it gives once inserted."""
         token = secrets.token_urlsafe(32)
         now = self._clock.now()
         receipt = IssuedReceipt(
@@ -426,22 +455,18 @@ class TraceService:
             url=f"{self._base_url}/receipts/{token}",
             expires_at=now + self._receipt_ttl,
         )
-        # A Core INSERT, like events: issued once per consent and not read back here.
-        connection.execute(
-            _INSERT_RECEIPT,
-            {
-                "id": receipt.id,
-                "token_digest": _token_digest(token),
-                "object_type": object_type,
-                "object_id": object_id,
-                "enterprise_id": enterprise_id,
-                "bank_id": bank_id,
-                "purpose": purpose,
-                "created_at": now,
-                "expires_at": receipt.expires_at,
-            },
-        )
-        return receipt
+        row = {
+            "id": receipt.id,
+            "token_digest": _token_digest(token),
+            "object_type": object_type,
+            "object_id": object_id,
+            "enterprise_id": enterprise_id,
+            "bank_id": bank_id,
+            "purpose": purpose,
+            "created_at": now,
+            "expires_at": receipt.expires_at,
+        }
+        return NewRow(_RECEIPTS, row), receipt
 
     async def _receipt(self, session: AsyncSession, token: str, *, lock: bool) -> TraceReceipt:
         if not 20 <= len(token) <= 100:
