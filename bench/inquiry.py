@@ -2,9 +2,15 @@
 
 ``honnin bench inquiry [-o flows=400] [-o concurrency=100] [-o rate=R] [-o latency_ms=20]
 [-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...] [-o workers=1]
-[-o keep=1]`` (keep the work directory with the processes' log). A PostgreSQL
-``database_url`` names the server: the run creates a database of its own there and drops
-it afterwards (bench/_scratch.py).
+[-o keep=1] [-o against=PATH -o slices=8]`` (keep: keep the work directory with the
+processes' log). A PostgreSQL ``database_url`` names the server: the run creates a
+database of its own there and drops it afterwards (bench/_scratch.py).
+
+``against`` compares two versions of the platform in one run: a second platform runs from
+another checkout's ``src`` directory (``PYTHONPATH``), beside this one, against the same
+bank and database server (its own database), and the load alternates between the two in
+``slices`` pairs of ``flows`` flows, in the order A B B A A B ... On this box the figures
+of separate runs drift by 10-25 %; slices a few seconds apart see the same drift.
 
 Three processes on loopback, as deployed: one sandbox bank (``honnin sandbox bank``, with
 ``latency_ms`` injected at its token and KYC endpoints), the platform (``honnin serve``, one
@@ -443,8 +449,15 @@ def _rate(option: str | None) -> float | None:
 
 
 def run(**options: str) -> dict[str, Any]:
-    with scratch_database(options.get("database_url", "")) as database_url:
-        return _run(**{**options, "database_url": database_url})
+    server = options.get("database_url", "")
+    with (
+        scratch_database(server) as database_url,
+        scratch_database(server if options.get("against") else "") as against_database_url,
+    ):
+        return _run(
+            **{**options, "database_url": database_url},
+            against_database_url=against_database_url,
+        )
 
 
 def _run(**options: str) -> dict[str, Any]:
@@ -454,13 +467,18 @@ def _run(**options: str) -> dict[str, Any]:
     latency_ms = int(options.get("latency_ms", "20"))
     bank = options.get("bank", "momiji_rest")
     workers = int(options.get("workers", "1"))
+    against = options.get("against")
+    if against and not (Path(against) / "honnin" / "__init__.py").is_file():
+        msg = f"against={against} is not a source directory with the honnin package"
+        raise ValueError(msg)
     workdir = Path(tempfile.mkdtemp(prefix="honnin-bench-inquiry-"))
     database_url = options.get("database_url") or f"sqlite+aiosqlite:///{workdir / 'honnin.db'}"
-    bank_port, honnin_port = _port(), _port()
+    bank_port, honnin_port, against_port = _port(), _port(), _port()
     bank_url = f"http://127.0.0.1:{bank_port}"
     honnin_url = f"http://127.0.0.1:{honnin_port}"
+    against_url = f"http://127.0.0.1:{against_port}"
     callback = f"{honnin_url}/broker/callback"
-    clients = _write_clients(workdir, [callback])
+    clients = _write_clients(workdir, [callback, f"{against_url}/broker/callback"])
     secrets_env = {
         "HONNIN_DATABASE_URL": database_url,
         "HONNIN_BASE_URL": honnin_url,
@@ -498,9 +516,45 @@ def _run(**options: str) -> dict[str, Any]:
             stderr=log,
         )
         processes.append(honnin_process)
+        pids = {"platform": honnin_process.pid, "bank": bank_process.pid}
+        if against:
+            against_env = _env(
+                secrets_env,
+                HONNIN_DATABASE_URL=options.get("against_database_url")
+                or f"sqlite+aiosqlite:///{workdir / 'against.db'}",
+                HONNIN_BASE_URL=against_url,
+                HONNIN_VAR_DIR=str(workdir / "against-var"),
+                PYTHONPATH=against,
+            )
+            subprocess.run(
+                [HONNIN, "db", "upgrade"], env=against_env, check=True, stdout=log, stderr=log
+            )
+            against_process = subprocess.Popen(
+                [HONNIN, "serve", "--port", str(against_port), "--workers", str(workers)],
+                env=against_env,
+                stdout=log,
+                stderr=log,
+            )
+            processes.append(against_process)
+            pids["against"] = against_process.pid
         _wait(f"{bank_url}/healthz", bank_process, "sandbox bank", log=log_path)
         _wait(f"{honnin_url}/readyz", honnin_process, "platform", log=log_path)
+        if against:
+            _wait(f"{against_url}/readyz", processes[-1], "platform (against)", log=log_path)
         _inject_latency(bank_url, latency_ms)
+        if against:
+            return _run_event_loop(
+                _compare(
+                    bank=bank,
+                    bank_url=bank_url,
+                    urls={"this": honnin_url, "against": against_url},
+                    pids=pids,
+                    flows=flows,
+                    concurrency=concurrency,
+                    slices=int(options.get("slices", "8")),
+                    database_url=database_url,
+                )
+            )
         return _run_event_loop(
             _measure(
                 bank=bank,
@@ -513,7 +567,7 @@ def _run(**options: str) -> dict[str, Any]:
                 latency_ms=latency_ms,
                 database_url=database_url,
                 workers=workers,
-                pids={"platform": honnin_process.pid, "bank": bank_process.pid},
+                pids=pids,
             )
         )
     finally:
@@ -529,6 +583,72 @@ def _run(**options: str) -> dict[str, Any]:
             print(f"kept {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _compare(
+    *,
+    bank: str,
+    bank_url: str,
+    urls: dict[str, str],
+    pids: dict[str, int],
+    flows: int,
+    concurrency: int,
+    slices: int,
+    database_url: str,
+) -> dict[str, Any]:
+    """Alternate the load between this platform and the one ``against`` names."""
+    benches: dict[str, Bench] = {}
+    for name, url in urls.items():
+        bench = Bench(bank=bank, bank_url=bank_url, honnin_url=url)
+        bench.callback = f"{url}/broker/callback"
+        await bench.setup()
+        await _run_flows(bench.through_honnin, flows=max(10, concurrency // 5), concurrency=10)
+        benches[name] = bench
+    pid_of = {"this": pids["platform"], "against": pids["against"]}
+    measured: dict[str, list[dict[str, float]]] = {"this": [], "against": []}
+    for pair in range(slices):
+        for name in ("against", "this") if pair % 2 == 0 else ("this", "against"):
+            platform_cpu = _cpu_seconds(pid_of[name])
+            machine_cpu = _machine_cpu_seconds()
+            elapsed, _ = await _run_flows(
+                benches[name].through_honnin, flows=flows, concurrency=concurrency
+            )
+            measured[name].append(
+                {
+                    "flows_per_s": round(flows / elapsed, 1),
+                    "platform_cpu_ms_per_flow": round(
+                        1000 * (_cpu_seconds(pid_of[name]) - platform_cpu) / flows, 2
+                    ),
+                    "machine_cpu_ms_per_flow": round(
+                        1000 * (_machine_cpu_seconds() - machine_cpu) / flows, 2
+                    ),
+                }
+            )
+    for bench in benches.values():
+        await bench.http.aclose()
+        await bench.agent.aclose()
+
+    def summary(name: str) -> dict[str, Any]:
+        rows = measured[name]
+        return {key: round(statistics.mean(row[key] for row in rows), 2) for key in rows[0]} | {
+            "slices": rows
+        }
+
+    return {
+        "benchmark": "inquiry",
+        "mode": "against",
+        "database": database_url.split(":", 1)[0],
+        "flows_per_slice": flows,
+        "concurrency": concurrency,
+        "this": summary("this"),
+        "against": summary("against"),
+        # Slices run back to back as pairs; how often this platform was the faster one.
+        "pairs_this_faster": sum(
+            mine["flows_per_s"] > theirs["flows_per_s"]
+            for mine, theirs in zip(measured["this"], measured["against"], strict=True)
+        ),
+        "pairs": slices,
+    }
 
 
 async def _measure(

@@ -1,5 +1,6 @@
 """``honnin bench inquiry``: its load patterns (the closed loop and the open loop, ``rate``),
-the machine's busy time, and the error of a process that did not come up."""
+the machine's busy time, the error of a process that did not come up, and the
+comparison of two platforms in one run (``against``)."""
 
 from __future__ import annotations
 
@@ -127,3 +128,27 @@ def test_the_machines_busy_time_counts_this_process_work() -> None:
         sum(range(10_000))
     busy = inquiry._machine_cpu_seconds() - machine
     assert busy >= 0.8 * (time.process_time() - own)
+
+
+def test_against_refuses_a_path_without_the_package(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a source directory with the honnin package"):
+        inquiry.run(against=str(tmp_path))
+
+
+def test_against_alternates_the_load_between_two_platforms() -> None:
+    # This checkout against itself, as small as it goes: bank and two platforms come up,
+    # each side gets its slices in A B B A order, and the figures are per side.
+    source = Path(__file__).resolve().parents[2] / "src"
+    result = inquiry.run(
+        against=str(source), flows="3", concurrency="2", slices="2", latency_ms="0"
+    )
+    assert result["mode"] == "against"
+    assert result["pairs"] == 2
+    assert 0 <= result["pairs_this_faster"] <= 2
+    for side in ("this", "against"):
+        slices = result[side]["slices"]
+        assert len(slices) == 2
+        assert all(s["flows_per_s"] > 0 and s["platform_cpu_ms_per_flow"] > 0 for s in slices)
+        assert result[side]["flows_per_s"] == round(
+            statistics.mean(s["flows_per_s"] for s in slices), 2
+        )
