@@ -628,7 +628,7 @@ class InquiryService:
 
     async def _claim_with_consent(self, row: _Pending, state_digest: str) -> str | None:
         """Consume the state and record the consent (and the user's receipt), in one
-        transaction; returns the receipt URL. A replayed or concurrent callback finds the
+        guarded write; returns the receipt URL. A replayed or concurrent callback finds the
         state already consumed and changes nothing."""
 
         rows = _rows(
