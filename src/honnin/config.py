@@ -208,12 +208,15 @@ class Settings(BaseSettings):
     def database_pool(self) -> tuple[int, int]:
         """(pool size, max overflow) for the resolved database URL."""
         sqlite = self.resolved_database_url.startswith("sqlite")
-        # PostgreSQL: the request slots (half of size + overflow) fit in the kept
-        # connections, so a busy process does not open and close overflow connections.
-        size = self.database_pool_size or (4 if sqlite else 20)
+        # PostgreSQL: no overflow by default. An overflow connection is closed when it
+        # comes back to a full pool, and a new one costs a server backend, the connect
+        # and every statement prepared again; with 20 + 10, 100 concurrent bank inquiries
+        # opened and closed 0.08-0.10 connections per flow (docs/benchmarks.md, inquiry,
+        # ninth round). At a peak, work waits a moment for a kept connection instead.
+        size = self.database_pool_size or (4 if sqlite else 30)
         overflow = self.database_max_overflow
         if overflow is None:
-            overflow = 0 if sqlite else 10
+            overflow = 0
         return size, overflow
 
     @property
