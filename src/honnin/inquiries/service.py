@@ -503,15 +503,11 @@ class InquiryService:
     async def _mark_delivered(self, row: Row[Any], result: Mapping[str, Any]) -> None:
         """The first time the enterprise reads the data is when it was delivered; of two
         first reads at once, one records it (the guard: ``delivered_at IS NULL``)."""
-        event = self._events.event_row(
+        event = self._event(
+            row,
             kind="delivered",
-            object_id=row.id,
-            enterprise_id=row.enterprise_id,
-            bank_id=row.bank_id,
-            method="bank_inquiry",
-            claims=sorted(result["verified_claims"]["claims"]),
-            purpose=row.purpose,
             outcome="delivered",
+            claims=sorted(result["verified_claims"]["claims"]),
         )
         values = {"b_id": row.id, "b_now": self._clock.now()}
         await self._database.write(GuardedWrite(_MARK_DELIVERED, values, _rows(event)))
@@ -631,18 +627,7 @@ class InquiryService:
         guarded write; returns the receipt URL. A replayed or concurrent callback finds the
         state already consumed and changes nothing."""
 
-        rows = _rows(
-            self._events.event_row(
-                kind="consent.given",
-                object_id=row.id,
-                enterprise_id=row.enterprise_id,
-                bank_id=row.bank_id,
-                method="bank_inquiry",
-                claims=row.claims,
-                purpose=row.purpose,
-                outcome="consented",
-            )
-        )
+        rows = _rows(self._event(row, kind="consent.given", outcome="consented"))
         receipt_url = None
         if self._receipts is not None:
             receipt, link = self._receipts.receipt_row(
@@ -758,15 +743,11 @@ class InquiryService:
         latency_ms = int((now - row.created_at).total_seconds() * 1000)
         if status == core.COMPLETED and result is not None:
             released = result["verified_claims"]["claims"]
-            return self._events.event_row(
+            return self._event(
+                row,
                 kind="bank.fetched",
-                object_id=row.id,
-                enterprise_id=row.enterprise_id,
-                bank_id=row.bank_id,
-                method="bank_inquiry",
-                claims=sorted(released),
-                purpose=row.purpose,
                 outcome=result["match"]["overall"],
+                claims=sorted(released),
                 latency_ms=latency_ms,
                 subject=core.subject_attributes(released),
             )
@@ -775,16 +756,23 @@ class InquiryService:
             core.EXPIRED: "inquiry.expired",
             core.FAILED: "inquiry.failed",
         }[status]
+        return self._event(row, kind=kind, outcome=failure_code or status, latency_ms=latency_ms)
+
+    def _event(
+        self, row: _Pending | Row[Any], *, kind: str, outcome: str, **fields: Any
+    ) -> NewRow | None:
+        """An event of ``row``'s inquiry, for a guarded write; its claims are those the
+        inquiry asked for unless ``fields`` names others."""
+        fields.setdefault("claims", row.claims)
         return self._events.event_row(
             kind=kind,
             object_id=row.id,
             enterprise_id=row.enterprise_id,
             bank_id=row.bank_id,
             method="bank_inquiry",
-            claims=row.claims,
             purpose=row.purpose,
-            outcome=failure_code or status,
-            latency_ms=latency_ms,
+            outcome=outcome,
+            **fields,
         )
 
     def _webhook_row(
