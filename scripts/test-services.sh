@@ -43,8 +43,19 @@ start_postgres() {
   mkdir -p "$run_dir/pg"
   [ "$(id -u)" = 0 ] && chown postgres "$run_dir" "$run_dir/pg"
   as_pg_user "$bin/initdb" -D "$run_dir/pg/data" -U honnin --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-  as_pg_user "$bin/pg_ctl" -D "$run_dir/pg/data" -l "$run_dir/pg/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $run_dir/pg -c fsync=off -c full_page_writes=off -c max_connections=300" start >/dev/null
+  # The port is derived from the process id, inside the kernel's range for outgoing
+  # connections: one of those (or another server) can hold it. Then try another port,
+  # and say why if none works.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if as_pg_user "$bin/pg_ctl" -D "$run_dir/pg/data" -l "$run_dir/pg/log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $run_dir/pg -c fsync=off -c full_page_writes=off -c max_connections=300" start >/dev/null; then
+      break
+    fi
+    log "PostgreSQL did not start on port $pg_port (attempt $attempt): $(tail -n 3 "$run_dir/pg/log" | tr '\n' ' ')"
+    [ "$attempt" = 5 ] && return 1
+    pg_port=$((54000 + RANDOM % 900))
+  done
   as_pg_user "$bin/createdb" -h 127.0.0.1 -p "$pg_port" -U honnin honnin_test
   export HONNIN_TEST_POSTGRES_URL="postgresql+asyncpg://honnin@127.0.0.1:$pg_port/honnin_test"
   log "PostgreSQL on 127.0.0.1:$pg_port"
@@ -59,9 +70,22 @@ stop_postgres() {
 start_redis() {
   command -v redis-server >/dev/null || apt_install redis-server
   mkdir -p "$run_dir/redis"
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$run_dir/redis" --daemonize yes --pidfile "$run_dir/redis/pid" >/dev/null
-  for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  local attempt up
+  for attempt in 1 2 3 4 5; do
+    # As for PostgreSQL: another port when this one is taken.
+    up=0
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+      --dir "$run_dir/redis" --daemonize yes --pidfile "$run_dir/redis/pid" \
+      --logfile "$run_dir/redis/log" >/dev/null
+    for _ in $(seq 50); do
+      redis-cli -p "$redis_port" ping >/dev/null 2>&1 && { up=1; break; }
+      sleep 0.1
+    done
+    [ "$up" = 1 ] && break
+    log "Redis did not start on port $redis_port (attempt $attempt): $(tail -n 2 "$run_dir/redis/log" 2>/dev/null | tr '\n' ' ')"
+    [ "$attempt" = 5 ] && return 1
+    redis_port=$((55000 + RANDOM % 900))
+  done
   export HONNIN_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
   log "Redis on 127.0.0.1:$redis_port"
 }
