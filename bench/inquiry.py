@@ -448,6 +448,13 @@ def _rate(option: str | None) -> float | None:
     return rate
 
 
+def _slices(option: str) -> int:
+    if not (option.isdigit() and int(option) >= 1):
+        msg = f"slices must be a whole number of pairs, 1 or more, got {option!r}"
+        raise ValueError(msg)
+    return int(option)
+
+
 def run(**options: str) -> dict[str, Any]:
     server = options.get("database_url", "")
     with (
@@ -471,6 +478,7 @@ def _run(**options: str) -> dict[str, Any]:
     if against and not (Path(against) / "honnin" / "__init__.py").is_file():
         msg = f"against={against} is not a source directory with the honnin package"
         raise ValueError(msg)
+    slices = _slices(options.get("slices", "8"))
     workdir = Path(tempfile.mkdtemp(prefix="honnin-bench-inquiry-"))
     database_url = options.get("database_url") or f"sqlite+aiosqlite:///{workdir / 'honnin.db'}"
     bank_port, honnin_port, against_port = _port(), _port(), _port()
@@ -551,7 +559,7 @@ def _run(**options: str) -> dict[str, Any]:
                     pids=pids,
                     flows=flows,
                     concurrency=concurrency,
-                    slices=int(options.get("slices", "8")),
+                    slices=slices,
                     database_url=database_url,
                 )
             )

@@ -152,3 +152,9 @@ def test_against_alternates_the_load_between_two_platforms() -> None:
         assert result[side]["flows_per_s"] == round(
             statistics.mean(s["flows_per_s"] for s in slices), 2
         )
+
+
+@pytest.mark.parametrize("option", ["0", "-1", "two", ""])
+def test_slices_must_be_a_whole_number_of_pairs(option: str) -> None:
+    with pytest.raises(ValueError, match="slices must be a whole number of pairs"):
+        inquiry._slices(option)
