@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from honnin.audit.models import AuditEvent
 from honnin.trace.console_auth import LoginThrottle, hash_password
@@ -144,24 +144,26 @@ async def _receipt(platform: Platform, *, purpose: str = "account_opening") -> t
     await platform.add_contract(enterprise_id, "sakura_oidc")
     trace: TraceService = platform.app.state.trace
 
-    def consent_with_receipt(connection: Connection) -> IssuedReceipt:
-        for kind, outcome in (("consent.given", "consented"), ("bank.fetched", "match")):
-            trace.record_in(
-                connection,
-                kind=kind,
-                object_id="inq_r1",
-                enterprise_id=enterprise_id,
-                bank_id="sakura_oidc",
-                claims=["family_name", "birthdate"],
-                outcome=outcome,
-            )
-        return trace.issue_receipt(
-            connection,
+    rows = [
+        trace.event_row(
+            kind=kind,
             object_id="inq_r1",
             enterprise_id=enterprise_id,
             bank_id="sakura_oidc",
-            purpose=purpose,
+            claims=["family_name", "birthdate"],
+            outcome=outcome,
         )
+        for kind, outcome in (("consent.given", "consented"), ("bank.fetched", "match"))
+    ]
+    receipt, issued = trace.receipt_row(
+        object_id="inq_r1", enterprise_id=enterprise_id, bank_id="sakura_oidc", purpose=purpose
+    )
+    rows.append(receipt)
+
+    def consent_with_receipt(connection: Connection) -> IssuedReceipt:
+        for row in rows:
+            connection.execute(insert(row.table), dict(row.values))
+        return issued
 
     issued = await platform.app.state.database.run(consent_with_receipt)
     assert issued.url.endswith(issued.token)

@@ -62,7 +62,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from honnin.audit.service import AuditService
@@ -86,7 +86,6 @@ _T = TraceEventRow.__table__.c
 _EVENTS = cast("Table", TraceEventRow.__table__)
 _RECEIPTS = cast("Table", TraceReceipt.__table__)
 _INSERT_EVENT = insert(_EVENTS)
-_INSERT_RECEIPT = insert(_RECEIPTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,10 +300,6 @@ class TraceService:
         # row nobody reads back cost more than the statement (every state change records one).
         await session.execute(_INSERT_EVENT, self._event_row(event, kind, fields))
 
-    def record_in(self, connection: Connection, /, *, kind: str, **fields: Any) -> None:
-        """:meth:`record` inside a unit of work (:meth:`honnin.db.Database.run`)."""
-        connection.execute(_INSERT_EVENT, self._event_row(None, kind, fields))
-
     def event_row(self, *, kind: str, **fields: Any) -> NewRow:
         """The event :meth:`record` would add, as a row for a guarded write
         (:meth:`honnin.db.Database.write`): it is inserted only with the state change."""
@@ -413,29 +408,6 @@ class TraceService:
 
     # --- receipts -----------------------------------------------------------------------
 
-    def issue_receipt(
-        self,
-        connection: Connection,
-        *,
-        object_id: str,
-        object_type: str = "inquiry",
-        enterprise_id: str | None = None,
-        bank_id: str | None = None,
-        purpose: str | None = None,
-    ) -> IssuedReceipt:
-        """Create the user's receipt link after consent, inside the caller's unit of work
-        (:meth:`honnin.db.Database.run`); the token is shown once."""
-        row, receipt = self.receipt_row(
-            object_id=object_id,
-            object_type=object_type,
-            enterprise_id=enterprise_id,
-            bank_id=bank_id,
-            purpose=purpose,
-        )
-        # A Core INSERT, like events: issued once per consent and not read back here.
-        connection.execute(_INSERT_RECEIPT, dict(row.values))
-        return receipt
-
     def receipt_row(
         self,
         *,
@@ -445,8 +417,9 @@ class TraceService:
         bank_id: str | None = None,
         purpose: str | None = None,
     ) -> tuple[NewRow, IssuedReceipt]:
-        """The receipt :meth:`issue_receipt` would create, as a row for a guarded write
-        (:meth:`honnin.db.Database.write`), and the link it gives once inserted."""
+        """The user's receipt for after consent, as a row for the consent's guarded write
+        (:meth:`honnin.db.Database.write`), and the link it gives once inserted (the
+        token is shown once; only its digest is stored)."""
         token = secrets.token_urlsafe(32)
         now = self._clock.now()
         receipt = IssuedReceipt(
