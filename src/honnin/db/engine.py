@@ -150,9 +150,10 @@ class Database:
             url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pre_ping=pre_ping
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # PostgreSQL reads outside a transaction of ours skip BEGIN and ROLLBACK (two round
-        # trips); SQLite opens no transaction for reads, and switching modes would cost.
-        self._reads = (
+        # Outside a transaction of ours: PostgreSQL reads and single-statement guarded
+        # writes skip BEGIN and ROLLBACK/COMMIT (two round trips); SQLite opens no
+        # transaction for reads, and switching modes would cost.
+        self._autocommit = (
             self.engine
             if self.engine.dialect.name == "sqlite"
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -178,7 +179,7 @@ class Database:
     async def reader(self) -> AsyncIterator[AsyncConnection]:
         """A bare connection for independent reads (each statement sees committed data);
         no session, no transaction of its own."""
-        async with self._reads.connect() as connection:
+        async with self._autocommit.connect() as connection:
             yield connection
 
     @asynccontextmanager
@@ -200,7 +201,7 @@ class Database:
         :meth:`reader`); it must not write."""
         if self._sync_engine is not None:
             return await self._in_worker(self._look, work)
-        async with self._reads.connect() as connection:
+        async with self._autocommit.connect() as connection:
             return await connection.run_sync(work)
 
     async def write(self, write: GuardedWrite) -> bool:
@@ -212,7 +213,7 @@ class Database:
         if self.dialect != "postgresql":
             return await self.run(write.run)
         statement, parameters = single_statement(write)
-        async with self._reads.connect() as connection:
+        async with self._autocommit.connect() as connection:
             changed = await connection.scalar(statement, parameters)
         return bool(changed)
 
