@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         pool_size=pool_size,
         max_overflow=max_overflow,
         pre_ping=settings.database_pre_ping,
+        direct_pool_size=settings.database_direct_pool_size,
     )
     key_ring = KeyRing.from_setting(settings.data_key.get_secret_value())
     audit = AuditService(clock=clock)

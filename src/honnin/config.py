@@ -50,12 +50,15 @@ class Settings(BaseSettings):
 
     database_url: str = ""
     database_echo: bool = False
-    # Unset: 4 connections and no overflow on SQLite, 20 + 10 on PostgreSQL. Each aiosqlite
+    # Unset: 4 connections and no overflow on SQLite, 20 and none on PostgreSQL. Each aiosqlite
     # connection is a thread and SQLite has one write lock, so more SQLite connections only
     # contend (measured: a bank inquiry cost twice the CPU with 10 + 20 at 10 concurrent
     # flows; docs/benchmarks.md, inquiry).
     database_pool_size: int | None = Field(default=None, ge=1, le=500)
     database_max_overflow: int | None = Field(default=None, ge=0, le=500)
+    # PostgreSQL only: the asyncpg pool of the one-statement reads and guarded writes
+    # (honnin.db.direct), beside the pool above.
+    database_direct_pool_size: int = Field(default=20, ge=1, le=500)
     # Test each PostgreSQL connection before use (three round trips per checkout with
     # asyncpg); for networks that silently drop idle connections. Off: a dropped connection
     # fails its one transaction and the pool replaces the others.
@@ -213,7 +216,9 @@ class Settings(BaseSettings):
         # and every statement prepared again; with 20 + 10, 100 concurrent bank inquiries
         # opened and closed 0.08-0.10 connections per flow (docs/benchmarks.md, inquiry,
         # ninth round). At a peak, work waits a moment for a kept connection instead.
-        size = self.database_pool_size or (4 if sqlite else 30)
+        # The broker's hot statements have a pool of their own on PostgreSQL
+        # (database_direct_pool_size), so this one serves transactions and the rest.
+        size = self.database_pool_size or (4 if sqlite else 20)
         overflow = self.database_max_overflow
         if overflow is None:
             overflow = 0

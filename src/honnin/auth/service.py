@@ -33,7 +33,7 @@ from honnin.auth.keys import SIGNING_ALGORITHM, SigningKeyStore
 from honnin.auth.models import ClientKey, OAuthClient, UsedClientAssertion
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
-from honnin.db import Database, first_row
+from honnin.db import Database
 from honnin.ids import new_id
 from honnin.security.hashing import hash_secret, verify_secret
 
@@ -283,7 +283,7 @@ class ClientService:
         now = int(self._clock.now().timestamp())
         principal = await self._verified_principal(bearer, now)
         # Two status columns, not the client entity: this runs on every enterprise request.
-        found = await database.read(first_row(_SELECT_ACTIVE, {"b_client_id": principal.client_id}))
+        found = await database.first(_SELECT_ACTIVE, {"b_client_id": principal.client_id})
         if found is None or tuple(found) != ("active", "active"):
             raise UnauthenticatedError("the client or enterprise is no longer active")
         return principal

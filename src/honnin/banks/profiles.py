@@ -21,7 +21,7 @@ from sqlalchemy import Table, bindparam, select
 from honnin.banks.connection import BankConnection, open_connection
 from honnin.contracts.errors import BankNotFoundError
 from honnin.contracts.models import Bank
-from honnin.db import Database, first_row
+from honnin.db import Database
 from honnin.gateway.cache import TTLCache
 from honnin.security.aead import KeyRing
 
@@ -45,7 +45,7 @@ class ConnectionProfiles:
         return await self._cache.get_or_load(bank_id, lambda: self._load(database, bank_id))
 
     async def _load(self, database: Database, bank_id: str) -> BankConnection:
-        found = await database.read(first_row(_SELECT_PROFILE, {"b_bank_id": bank_id}))
+        found = await database.first(_SELECT_PROFILE, {"b_bank_id": bank_id})
         if found is None:
             raise BankNotFoundError(f"no bank {bank_id}")
         return open_connection(bank_id, found.profile, self._key_ring)

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable, Row, event, text
+from sqlalchemy import Connection, Engine, Executable, Row, Select, event, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from honnin.db.direct import DirectStatements, UnsupportedStatementError
 from honnin.db.sqlite_driver import one_hop_dbapi
 from honnin.db.writes import GuardedWrite, single_statement
 
@@ -144,6 +145,7 @@ class Database:
         pool_size: int = 10,
         max_overflow: int = 20,
         pre_ping: bool = False,
+        direct_pool_size: int = 20,
     ) -> None:
         self.url = url
         self.engine = create_engine(
@@ -165,6 +167,14 @@ class Database:
         # Started on first use and again after dispose(), which, as for the async engine,
         # closes what is open and leaves the database usable.
         self._workers: ThreadPoolExecutor | None = None
+        # PostgreSQL's one-statement reads and guarded writes run on asyncpg directly
+        # (honnin.db.direct), unless connections are to be pinged before use: that pool
+        # does not ping.
+        self._direct = (
+            DirectStatements(url, dialect=self.engine.dialect, size=direct_pool_size)
+            if self.engine.dialect.name == "postgresql" and not pre_ping
+            else None
+        )
 
     @property
     def dialect(self) -> str:
@@ -204,18 +214,36 @@ class Database:
         async with self._autocommit.connect() as connection:
             return await connection.run_sync(work)
 
+    async def first(self, statement: Select[Any], values: Mapping[str, Any]) -> Any:
+        """``statement``'s first row with ``values``, or None: a read outside a
+        transaction of ours, as :meth:`read`. The row's columns read by name or position.
+
+        PostgreSQL: straight on asyncpg (:mod:`honnin.db.direct`) when the statement
+        allows it. SQLite: a unit of work."""
+        if self._direct is not None:
+            try:
+                self._direct.compiled(statement)
+            except UnsupportedStatementError:
+                pass
+            else:
+                return await self._direct.first(statement, values)
+        return await self.read(first_row(statement, values))
+
     async def write(self, write: GuardedWrite) -> bool:
         """``write`` atomically: its guarded statement and, only if that changed a row,
         its inserts. Whether the guarded statement changed a row (False: nothing written).
 
-        PostgreSQL: one statement on an autocommit connection, no ``BEGIN``/``COMMIT``
-        (:mod:`honnin.db.writes`). SQLite: a unit of work, as :meth:`run`."""
+        PostgreSQL: one statement outside a transaction of ours, no ``BEGIN``/``COMMIT``
+        (:mod:`honnin.db.writes`), on asyncpg directly as :meth:`first`. SQLite: a unit of
+        work, as :meth:`run`."""
         if self.dialect != "postgresql":
             return await self.run(write.run)
         statement, parameters = single_statement(write)
+        if self._direct is not None:
+            row = await self._direct.first(statement, parameters)
+            return bool(row[0])
         async with self._autocommit.connect() as connection:
-            changed = await connection.scalar(statement, parameters)
-        return bool(changed)
+            return bool(await connection.scalar(statement, parameters))
 
     async def _in_worker(
         self,
@@ -253,4 +281,6 @@ class Database:
             workers.shutdown(wait=True)
         if self._sync_engine is not None:
             self._sync_engine.dispose()
+        if self._direct is not None:
+            await self._direct.close()
         await self.engine.dispose()

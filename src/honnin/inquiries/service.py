@@ -39,7 +39,7 @@ from honnin.clock import Clock
 from honnin.contracts.core import ContractTerms
 from honnin.contracts.models import Enterprise
 from honnin.contracts.service import ContractService
-from honnin.db import Database, GuardedWrite, NewRow, first_row
+from honnin.db import Database, GuardedWrite, NewRow
 from honnin.errors import HonninError
 from honnin.ids import new_id
 from honnin.inquiries import core
@@ -429,11 +429,8 @@ class InquiryService:
         self, enterprise_id: str, idempotency_key: str, request_digest: str
     ) -> CreatedInquiry | None:
         """The inquiry an earlier request with this key created, if any."""
-        existing = await self._database.read(
-            first_row(
-                _SELECT_IDEMPOTENT,
-                {"b_enterprise_id": enterprise_id, "b_key": idempotency_key},
-            )
+        existing = await self._database.first(
+            _SELECT_IDEMPOTENT, {"b_enterprise_id": enterprise_id, "b_key": idempotency_key}
         )
         if existing is None:
             return None
@@ -469,7 +466,7 @@ class InquiryService:
     # -- read ----------------------------------------------------------------------------
 
     async def get(self, *, enterprise_id: str, inquiry_id: str) -> InquiryView:
-        row = await self._database.read(first_row(_SELECT_VIEW, {"b_id": inquiry_id}))
+        row = await self._database.first(_SELECT_VIEW, {"b_id": inquiry_id})
         # Another enterprise's inquiry is indistinguishable from a missing one.
         if row is None or row.enterprise_id != enterprise_id:
             raise InquiryNotFoundError(f"no inquiry {inquiry_id}")
@@ -522,7 +519,7 @@ class InquiryService:
     async def authorization_redirect(self, start_token: str) -> str:
         """Where the bank's consent begins for the user holding ``start_token``."""
         digest = core.token_digest(start_token)
-        row = await self._database.read(first_row(_SELECT_START, {"b_digest": digest}))
+        row = await self._database.first(_SELECT_START, {"b_digest": digest})
         if row is None:
             raise InvalidCallbackError("this link is not valid")
         if row.status != core.PENDING or self._clock.now() >= row.expires_at:
@@ -555,9 +552,7 @@ class InquiryService:
         if not state:
             raise InvalidCallbackError("the bank's answer has no state")
         state_digest = core.token_digest(state)
-        found = await self._database.read(
-            first_row(_SELECT_PENDING_BY_STATE, {"b_state": state_digest})
-        )
+        found = await self._database.first(_SELECT_PENDING_BY_STATE, {"b_state": state_digest})
         if found is None:
             raise InvalidCallbackError("this answer is unknown or was already used")
         row = _Pending(*cast("tuple[Any, ...]", found))

@@ -1,0 +1,223 @@
+"""``Database.first``: on PostgreSQL straight on asyncpg (``honnin.db.direct``), on SQLite
+a unit of work; either way the values, names and errors SQLAlchemy itself gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    bindparam,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from honnin.db import Base, Database
+from honnin.db.base import UTCDateTime
+from honnin.db.direct import UnsupportedStatementError, compile_select
+from honnin.db.models_registry import import_all_models
+
+
+class _Tagged(TypeDecorator[str]):
+    """Marks values on their way in and out: shows that both processors ran."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else f"in:{value}"
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else f"{value}:out"
+
+
+_metadata = MetaData()
+# One column of each type the platform's models store (see the test below).
+_things = Table(
+    "direct_things",
+    _metadata,
+    Column("id", String(20), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("count", Integer, nullable=True),
+    Column("small", SmallInteger, nullable=True),
+    Column("big", BigInteger, nullable=True),
+    Column("ratio", Float, nullable=True),
+    Column("day", Date, nullable=True),
+    Column("active", Boolean, nullable=True),
+    Column("blob", LargeBinary, nullable=True),
+    Column("claims", JSON, nullable=True),
+    Column("at", UTCDateTime(), nullable=True),
+    Column("tag", _Tagged(), nullable=True),
+)
+_others = Table(
+    "direct_others",
+    _metadata,
+    Column("id", String(20), primary_key=True),
+    Column("status", String(20), nullable=False),
+)
+
+_BY_ID = select(_things).where(_things.c.id == bindparam("b_id"))
+_OPEN_BY_ID = select(_things.c.id).where(
+    _things.c.id == bindparam("b_id"), _things.c.status == "open"
+)
+_BOTH_STATUSES = (
+    select(_things.c.status, _others.c.status)
+    .join_from(_things, _others, _others.c.id == _things.c.id)
+    .where(_things.c.id == bindparam("b_id"))
+)
+_AFTER = select(_things.c.id).where(_things.c.at > bindparam("b_at", type_=UTCDateTime()))
+_BY_TAG = select(_things.c.id, _things.c.tag).where(_things.c.tag == bindparam("b_tag"))
+_AMONG = select(_things.c.id).where(_things.c.id.in_(bindparam("b_ids", expanding=True)))
+
+_FULL = {
+    "id": "full",
+    "status": "open",
+    "note": "髙橋 﨑",
+    "count": 7,
+    "small": -3,
+    "big": 2**40 + 1,
+    "ratio": 0.515,
+    "day": date(2026, 11, 21),
+    "active": True,
+    "blob": b"\x00sealed\xff",
+    "claims": {"family_name": ["髙橋"], "n": 1},
+    "at": datetime(2026, 11, 21, 9, 30, 15, 123456, tzinfo=UTC),
+    "tag": "t",
+}
+_EMPTY = {"id": "empty", "status": "closed"}
+
+
+@pytest.fixture
+async def db(database: Database) -> Database:
+    async with database.engine.begin() as connection:
+        await connection.run_sync(_metadata.create_all)
+        await connection.execute(insert(_things), _FULL)
+        await connection.execute(insert(_things), _EMPTY)
+        await connection.execute(insert(_others), [{"id": "full", "status": "other"}])
+    return database
+
+
+def test_the_checked_types_are_every_type_the_models_store() -> None:
+    import_all_models()
+    stored = {type(column.type) for table in Base.metadata.tables.values() for column in table.c}
+    checked = {type(column.type) for column in _things.c} - {_Tagged}
+    # A new column type in a model: add it to _things, so its values are compared below.
+    assert stored <= checked, stored - checked
+
+
+@pytest.mark.parametrize("row_id", ["full", "empty"])
+async def test_a_row_reads_as_sqlalchemy_reads_it(db: Database, row_id: str) -> None:
+    def through_sqlalchemy(connection: Connection) -> tuple[object, ...]:
+        found = connection.execute(_BY_ID, {"b_id": row_id}).one()
+        return tuple(found)
+
+    expected = await db.run(through_sqlalchemy)
+    row = await db.first(_BY_ID, {"b_id": row_id})
+    assert tuple(row) == expected
+    assert row.claims == (_FULL["claims"] if row_id == "full" else None)
+    assert row.at == (_FULL["at"] if row_id == "full" else None)
+    if row.at is not None:
+        assert row.at.tzinfo is UTC
+
+
+async def test_no_row_is_none(db: Database) -> None:
+    assert await db.first(_BY_ID, {"b_id": "missing"}) is None
+
+
+async def test_values_written_in_the_statement_are_bound_too(db: Database) -> None:
+    assert tuple(await db.first(_OPEN_BY_ID, {"b_id": "full"})) == ("full",)
+    assert await db.first(_OPEN_BY_ID, {"b_id": "empty"}) is None
+
+
+async def test_a_column_type_converts_what_goes_in_and_comes_out(db: Database) -> None:
+    assert tuple(await db.first(_BY_TAG, {"b_tag": "t"})) == ("full", "in:t:out")
+
+
+async def test_bound_values_go_through_the_column_types(db: Database) -> None:
+    before = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    assert tuple(await db.first(_AFTER, {"b_at": before})) == ("full",)
+    with pytest.raises(StatementError):
+        # UTCDateTime refuses a naive datetime, here as through SQLAlchemy.
+        await db.first(_AFTER, {"b_at": before.replace(tzinfo=None)})
+
+
+async def test_a_missing_value_is_a_statement_error(db: Database) -> None:
+    with pytest.raises(StatementError, match="b_id"):
+        await db.first(_BY_ID, {"b_other": "full"})
+
+
+async def test_columns_of_one_name_are_told_apart_as_sqlalchemy_does(db: Database) -> None:
+    row = await db.first(_BOTH_STATUSES, {"b_id": "full"})
+    assert tuple(row) == ("open", "other")
+    assert (row.status, row.status_1) == ("open", "other")
+
+
+async def test_expanding_lists_run_through_sqlalchemy(db: Database) -> None:
+    with pytest.raises(UnsupportedStatementError):
+        compile_select(_AMONG, asyncpg_dialect())
+    assert tuple(await db.first(_AMONG, {"b_ids": ["empty", "nope"]})) == ("empty",)
+
+
+def test_only_select_statements_compile() -> None:
+    with pytest.raises(UnsupportedStatementError):
+        compile_select(insert(_things), asyncpg_dialect())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_dropped_connection_fails_one_read_and_is_replaced(
+    db: Database, database_url: str
+) -> None:
+    # Several connections in the pool, all of them then dropped by the server.
+    await db.first(_BY_ID, {"b_id": "full"})
+    killer = create_async_engine(database_url)
+    try:
+        async with killer.connect() as connection:
+            killed = await connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+    finally:
+        await killer.dispose()
+    assert killed
+    outcomes: list[object] = []
+    for _ in range(3):
+        try:
+            row = await db.first(_BY_ID, {"b_id": "full"})
+        except DBAPIError as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(row.id)
+    # The read on a dropped connection may fail, as the gateway's 503 database_unavailable
+    # (connection_invalidated); the pool has replaced the others.
+    first = outcomes[0]
+    assert first == "full" or (isinstance(first, DBAPIError) and first.connection_invalidated)
+    assert outcomes[1:] == ["full", "full"], outcomes
+
+
+async def test_dispose_closes_and_the_next_read_reopens(db: Database) -> None:
+    await db.first(_BY_ID, {"b_id": "full"})
+    await db.dispose()
+    assert (await db.first(_BY_ID, {"b_id": "full"})).id == "full"
