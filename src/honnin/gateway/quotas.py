@@ -37,6 +37,7 @@ from limits import RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 
 from honnin.clock import Clock
 from honnin.db import Database, conflict_insert
@@ -216,18 +217,43 @@ class EnterpriseLimiter:
         for (enterprise_id, api, day), held in list(self._reservations.items()):
             if day != today or held.left == 0:
                 continue
-            async with self._database.transaction() as session:
-                await session.execute(
-                    update(QuotaUsage)
-                    .where(
-                        QuotaUsage.enterprise_id == enterprise_id,
-                        QuotaUsage.api == api,
-                        QuotaUsage.day == day,
-                    )
-                    .values(count=QuotaUsage.count - held.left)
+            try:
+                await self._give_back((enterprise_id, api, day), held.left)
+            except DBAPIError as exc:
+                # Shutdown goes on (the bank flow and the rate storage still close); the
+                # units stay counted until the day ends, and the log says how many.
+                log.warning(
+                    "quota reservation not released",
+                    enterprise_id=enterprise_id,
+                    api=api,
+                    units=held.left,
+                    error_type=type(exc.orig).__name__,
                 )
             held.left = 0
         self._reservations.clear()
+
+    async def _give_back(self, key: tuple[str, str, date], units: int) -> None:
+        enterprise_id, api, day = key
+        statement = (
+            update(QuotaUsage)
+            .where(
+                QuotaUsage.enterprise_id == enterprise_id,
+                QuotaUsage.api == api,
+                QuotaUsage.day == day,
+            )
+            .values(count=QuotaUsage.count - units)
+        )
+        for attempt in (1, 2):
+            try:
+                async with self._database.transaction() as session:
+                    await session.execute(statement)
+            except DBAPIError as exc:
+                # A connection the server dropped (restart, failover): the pool has
+                # replaced the others, so once more on a fresh one.
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+            else:
+                return
 
     async def used_today(self, enterprise_id: str, api: str) -> int:
         """Units counted in the database today (reserved by processes, used or not)."""
