@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import asyncpg
 import pytest
 from sqlalchemy import (
     JSON,
@@ -34,7 +35,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from honnin.db import Base, Database
 from honnin.db.base import UTCDateTime
-from honnin.db.direct import UnsupportedStatementError, compile_select
+from honnin.db.direct import UnsupportedStatementError, compile_select, end_transaction
 from honnin.db.models_registry import import_all_models
 
 
@@ -221,3 +222,19 @@ async def test_dispose_closes_and_the_next_read_reopens(db: Database) -> None:
     await db.first(_BY_ID, {"b_id": "full"})
     await db.dispose()
     assert (await db.first(_BY_ID, {"b_id": "full"})).id == "full"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_connection_goes_back_to_the_pool_outside_any_transaction(
+    database_url: str,
+) -> None:
+    connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await connection.execute("BEGIN")
+        assert connection.is_in_transaction()
+        await end_transaction(connection)
+        assert not connection.is_in_transaction()
+        await end_transaction(connection)  # and nothing to do outside one
+        assert await connection.fetchval("SELECT 1") == 1
+    finally:
+        await connection.close()

@@ -179,6 +179,18 @@ _DRIVER_ERRORS = (
     asyncpg.exceptions.InternalClientError,
     OSError,
 )
+
+
+async def end_transaction(connection: asyncpg.Connection) -> None:
+    """The pool's reset, on a connection's way back to it."""
+    # asyncpg's default reset is a statement of its own (advisory locks, cursors, LISTEN,
+    # session settings), a round trip after every statement here; single statements leave
+    # none of those behind. A transaction is not expected either, but would not go on to
+    # the next user.
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 _CONNECTION_LOST = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.AdminShutdownError,
@@ -257,6 +269,7 @@ class DirectStatements:
                         max_size=self._size,
                         max_inactive_connection_lifetime=IDLE_SECONDS,
                         init=_set_codecs,
+                        reset=end_transaction,
                     )
                 except _DRIVER_ERRORS as exc:
                     raise translated(exc, "connect", (), lost=True) from exc
