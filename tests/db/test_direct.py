@@ -35,7 +35,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from honnin.db import Base, Database
 from honnin.db.base import UTCDateTime
-from honnin.db.direct import UnsupportedStatementError, compile_select, end_transaction
+from honnin.db.direct import (
+    UnsupportedStatementError,
+    compile_select,
+    connect_arguments,
+    end_transaction,
+)
 from honnin.db.models_registry import import_all_models
 
 
@@ -238,3 +243,53 @@ async def test_a_connection_goes_back_to_the_pool_outside_any_transaction(
         assert await connection.fetchval("SELECT 1") == 1
     finally:
         await connection.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql+asyncpg://honnin:pw@db.internal:6543/honnin",
+            {
+                "host": "db.internal",
+                "port": 6543,
+                "user": "honnin",
+                "password": "pw",
+                "database": "honnin",
+            },
+        ),
+        (
+            # SQLAlchemy's spelling of TLS for asyncpg reaches asyncpg as its own.
+            "postgresql+asyncpg://honnin@db/honnin?ssl=require&prepared_statement_cache_size=50",
+            {
+                "host": "db",
+                "user": "honnin",
+                "database": "honnin",
+                "ssl": "require",
+                "statement_cache_size": 50,
+            },
+        ),
+        ("postgresql+asyncpg://honnin@db/honnin?prepared_statement_cache_size=0", None),
+    ],
+)
+def test_the_direct_pool_connects_as_sqlalchemy_does(
+    url: str, expected: dict[str, object] | None
+) -> None:
+    assert connect_arguments(url, asyncpg_dialect()) == expected
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_with_prepared_statements_off_reads_go_through_sqlalchemy(
+    database_url: str,
+) -> None:
+    # The PgBouncer recipe: no direct pool, the same answers.
+    db = Database(f"{database_url}?prepared_statement_cache_size=0")
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_metadata.create_all)
+            await connection.execute(insert(_things), _EMPTY)
+        assert await db.first(_OPEN_BY_ID, {"b_id": "empty"}) is None
+        row = await db.first(_BY_ID, {"b_id": "empty"})
+        assert (row.id, row.status) == ("empty", "closed")
+    finally:
+        await db.dispose()

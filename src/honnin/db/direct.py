@@ -213,12 +213,27 @@ def translated(
     return DatabaseError(sql, parameters, exc)
 
 
+def connect_arguments(url: str, dialect: Dialect) -> dict[str, Any] | None:
+    """``asyncpg.connect`` arguments for ``url`` as SQLAlchemy's asyncpg dialect derives
+    them (host, port, user, password, database, ``ssl`` ...), or None when the URL turns
+    asyncpg's statement cache off (``prepared_statement_cache_size=0``, the PgBouncer
+    recipe): prepared statements are what this module is for. Pure."""
+    _, arguments = dialect.create_connect_args(make_url(url))
+    arguments = dict(arguments)
+    cache_size = arguments.pop("prepared_statement_cache_size", None)
+    if cache_size is not None:
+        if int(cache_size) <= 0:
+            return None
+        arguments["statement_cache_size"] = int(cache_size)
+    return arguments
+
+
 class DirectStatements:
     """Runs compiled ``SELECT`` statements on an asyncpg pool opened on first use, again
     after :meth:`close`."""
 
-    def __init__(self, url: str, *, dialect: Dialect, size: int) -> None:
-        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    def __init__(self, connect: Mapping[str, Any], *, dialect: Dialect, size: int) -> None:
+        self._connect = dict(connect)
         self._dialect = dialect
         self._size = size
         self._pool: asyncpg.Pool | None = None
@@ -264,12 +279,12 @@ class DirectStatements:
             if self._pool is None:
                 try:
                     self._pool = await asyncpg.create_pool(
-                        self._dsn,
                         min_size=0,
                         max_size=self._size,
                         max_inactive_connection_lifetime=IDLE_SECONDS,
                         init=_set_codecs,
                         reset=end_transaction,
+                        **self._connect,
                     )
                 except _DRIVER_ERRORS as exc:
                     raise translated(exc, "connect", (), lost=True) from exc

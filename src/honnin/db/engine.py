@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from honnin.db.direct import DirectStatements, UnsupportedStatementError
+from honnin.db.direct import DirectStatements, UnsupportedStatementError, connect_arguments
 from honnin.db.sqlite_driver import one_hop_dbapi
 from honnin.db.writes import GuardedWrite, single_statement
 
@@ -168,13 +168,15 @@ class Database:
         # closes what is open and leaves the database usable.
         self._workers: ThreadPoolExecutor | None = None
         # PostgreSQL's one-statement reads and guarded writes run on asyncpg directly
-        # (honnin.db.direct), unless connections are to be pinged before use: that pool
-        # does not ping.
-        self._direct = (
-            DirectStatements(url, dialect=self.engine.dialect, size=direct_pool_size)
-            if self.engine.dialect.name == "postgresql" and not pre_ping
-            else None
-        )
+        # (honnin.db.direct), unless connections are to be pinged before use (that pool
+        # does not ping) or the URL turns prepared statements off.
+        self._direct: DirectStatements | None = None
+        if self.engine.dialect.name == "postgresql" and not pre_ping:
+            connect = connect_arguments(url, self.engine.dialect)
+            if connect is not None:
+                self._direct = DirectStatements(
+                    connect, dialect=self.engine.dialect, size=direct_pool_size
+                )
 
     @property
     def dialect(self) -> str:
