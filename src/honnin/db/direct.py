@@ -171,16 +171,6 @@ async def _set_codecs(connection: asyncpg.Connection) -> None:
     )
 
 
-# What asyncpg (or the socket under it) raises; PostgresError includes the server's
-# refusals to connect (too many clients, starting up).
-_DRIVER_ERRORS = (
-    asyncpg.PostgresError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-    OSError,
-)
-
-
 async def end_transaction(connection: asyncpg.Connection) -> None:
     """The pool's reset, on a connection's way back to it."""
     # asyncpg's default reset is a statement of its own (advisory locks, cursors, LISTEN,
@@ -189,6 +179,16 @@ async def end_transaction(connection: asyncpg.Connection) -> None:
     # the next user.
     if connection.is_in_transaction():
         await connection.execute("ROLLBACK")
+
+
+# What asyncpg (or the socket under it) raises; PostgresError includes the server's
+# refusals to connect (too many clients, starting up).
+_DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+)
 
 
 _CONNECTION_LOST = (
@@ -238,8 +238,9 @@ class DirectStatements:
         self._size = size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
-        # By SQL text: each statement is described by the server once per process.
-        self._processors: dict[str, tuple[_Processor, ...]] = {}
+        # Each statement is described by the server once per process (its columns' types).
+        self._processors: dict[tuple[str, tuple[TypeEngine[Any], ...]], tuple[_Processor, ...]]
+        self._processors = {}
 
     def compiled(self, statement: Select[Any]) -> CompiledSelect:
         """Raises :class:`UnsupportedStatementError` for what does not run here."""
@@ -264,14 +265,15 @@ class DirectStatements:
     async def _fetch(
         self, connection: asyncpg.Connection, compiled: CompiledSelect, arguments: list[Any]
     ) -> tuple[asyncpg.Record | None, tuple[_Processor, ...]]:
-        processors = self._processors.get(compiled.sql)
+        key = (compiled.sql, compiled.types)
+        processors = self._processors.get(key)
         if processors is not None:
             return await connection.fetchrow(compiled.sql, *arguments), processors
         prepared = await connection.prepare(compiled.sql)
         processors = compiled.result_processors(
             [attribute.type.oid for attribute in prepared.get_attributes()]
         )
-        self._processors[compiled.sql] = processors
+        self._processors[key] = processors
         return await prepared.fetchrow(*arguments), processors
 
     async def _open(self) -> asyncpg.Pool:
