@@ -26,12 +26,10 @@ from sqlalchemy import (
     bindparam,
     insert,
     select,
-    text,
 )
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from honnin.db import Base, Database
 from honnin.db.base import UTCDateTime
@@ -42,6 +40,7 @@ from honnin.db.direct import (
     end_transaction,
 )
 from honnin.db.models_registry import import_all_models
+from support.postgres import drop_every_connection
 
 
 class _Tagged(TypeDecorator[str]):
@@ -194,20 +193,9 @@ def test_only_select_statements_compile() -> None:
 async def test_a_dropped_connection_fails_one_read_and_is_replaced(
     db: Database, database_url: str
 ) -> None:
-    # Several connections in the pool, all of them then dropped by the server.
+    # The pool's connection, then dropped by the server.
     await db.first(_BY_ID, {"b_id": "full"})
-    killer = create_async_engine(database_url)
-    try:
-        async with killer.connect() as connection:
-            killed = await connection.scalar(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-    finally:
-        await killer.dispose()
-    assert killed
+    await drop_every_connection(database_url)
     outcomes: list[object] = []
     for _ in range(3):
         try:

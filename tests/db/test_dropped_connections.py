@@ -10,25 +10,9 @@ one-statement reads (``honnin.db.direct``: the enterprise's token check).
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from support.platform import ADMIN_HEADERS, platform_settings, running_platform
-
-
-async def _drop_every_connection(database_url: str) -> None:
-    killer = create_async_engine(database_url)
-    try:
-        async with killer.connect() as conn:
-            killed = await conn.scalar(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-    finally:
-        await killer.dispose()
-    assert killed
+from support.postgres import drop_every_connection
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -47,7 +31,7 @@ async def test_requests_after_the_server_dropped_every_connection_succeed(
         for _ in range(3):
             ok = await platform.client.get(path, headers=headers)
             assert ok.status_code == 200, ok.text
-        await _drop_every_connection(database_url)
+        await drop_every_connection(database_url)
         statuses = []
         for _ in range(4):
             response = await platform.client.get(path, headers=headers)
