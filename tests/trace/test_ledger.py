@@ -1,9 +1,12 @@
-"""Trace event digests reach the real transparency log (outbox, at most once per event)."""
+"""Trace event digests reach the real transparency log (outbox, once per event, also with
+publishers in several processes on PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from honnin.db import Database
@@ -43,3 +46,42 @@ async def test_each_event_digest_is_appended_once(
             )
     finally:
         await ledger.aclose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_publishers_of_two_processes_append_each_digest_once(
+    database: Database, database_url: str, trace: TraceService, tmp_path: Path
+) -> None:
+    async with database.transaction() as session:
+        for n in range(40):
+            await trace.record(
+                session,
+                kind="bank.fetched",
+                object_id=f"inq_{n}",
+                enterprise_id="ent_a",
+                outcome="ok",
+            )
+    settings = platform_settings(database_url, var_dir=tmp_path)
+    # As two workers have them: each its own engine, log and publisher, one database.
+    other = Database(database_url)
+    ledgers = [
+        build_ledger_service(settings=settings, database=database),
+        build_ledger_service(settings=settings, database=other),
+    ]
+    try:
+        publishers = [
+            TraceLedgerPublisher(database=db, ledger=ledger, batch_size=5)
+            for db, ledger in zip((database, other), ledgers, strict=True)
+        ]
+        published = await asyncio.gather(*(p.publish_pending() for p in publishers))
+        assert sum(published) == 40
+        head = await ledgers[0].log.tree_head()
+        async with database.session() as session:
+            indexes = (await session.scalars(select(TraceEventRow.ledger_index))).all()
+        # Without the claim both took the same rows and the log held duplicates.
+        assert head.size == 40
+        assert sorted(i for i in indexes if i is not None) == list(range(40))
+    finally:
+        for ledger in ledgers:
+            await ledger.aclose()
+        await other.dispose()

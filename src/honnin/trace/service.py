@@ -63,7 +63,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from honnin.audit.service import AuditService
 from honnin.clock import Clock
@@ -581,8 +581,13 @@ LEDGER_KIND = "trace.event"
 class TraceLedgerPublisher:
     """Commits trace event digests to the transparency log (transactional outbox).
 
-    At-least-once: should the process stop between the ledger append and the row update,
-    the digest is appended again on the next run; a verifier de-duplicates on ``event``.
+    Each process runs one. On PostgreSQL a batch is claimed with ``FOR UPDATE SKIP
+    LOCKED`` in a transaction that stays open until the batch is marked, so publishers
+    in other processes (``--workers``, other instances) take other rows instead of
+    appending the same digests again. At-least-once all the same: should the process stop
+    between the ledger append and that commit, the digest is appended again on the next
+    run, and a verifier de-duplicates on ``event``. SQLite has no row locks to skip; there
+    several processes may append a digest twice.
     """
 
     def __init__(self, *, database: Database, ledger: EventAppender, batch_size: int = 256) -> None:
@@ -594,36 +599,65 @@ class TraceLedgerPublisher:
         """Append every event not yet in the ledger; returns how many were appended."""
         total = 0
         while True:
-            async with self._database.session() as session:
-                rows = (
-                    await session.execute(
-                        select(_T.id, _T.digest)
-                        .where(_T.ledger_index.is_(None))
-                        .order_by(_T.id)
-                        .limit(self._batch)
-                    )
-                ).all()
-            if not rows:
+            published = await self._publish_batch()
+            if not published:
                 return total
-            receipts = await asyncio.gather(
+            total += published
+
+    async def _publish_batch(self) -> int:
+        query = (
+            select(_T.id, _T.digest)
+            .where(_T.ledger_index.is_(None))
+            .order_by(_T.id)
+            .limit(self._batch)
+        )
+        engine = self._database.engine
+        if self._database.dialect != "postgresql":
+            # SQLite: a read, then a short write transaction (a read snapshot held across
+            # the log's own writes could not become a write afterwards).
+            async with engine.connect() as connection:
+                rows = (await connection.execute(query)).all()
+            if not rows:
+                return 0
+            receipts = await self._append(rows)
+            async with engine.begin() as connection:
+                await self._mark(connection, rows, receipts)
+            return len(rows)
+        async with engine.begin() as connection:
+            rows = (await connection.execute(query.with_for_update(skip_locked=True))).all()
+            if not rows:
+                return 0
+            # The log appends in transactions of its own, on other connections; these rows
+            # stay locked until they are marked.
+            receipts = await self._append(rows)
+            await self._mark(connection, rows, receipts)
+        return len(rows)
+
+    async def _append(self, rows: Sequence[Row[Any, Any]]) -> list[Any]:
+        return list(
+            await asyncio.gather(
                 *(
                     self._ledger.append_event(LEDGER_KIND, {"event": str(r.id), "digest": r.digest})
                     for r in rows
                 )
             )
-            # One executemany for the batch; the IS NULL guard keeps the first index when
-            # two publishers raced on the same rows.
-            async with self._database.engine.begin() as connection:
-                await connection.execute(
-                    update(TraceEventRow)
-                    .where(and_(_T.id == bindparam("row_id"), _T.ledger_index.is_(None)))
-                    .values(ledger_index=bindparam("ledger_index")),
-                    [
-                        {"row_id": row.id, "ledger_index": int(receipt.index)}
-                        for row, receipt in zip(rows, receipts, strict=True)
-                    ],
-                )
-            total += len(rows)
+        )
+
+    @staticmethod
+    async def _mark(
+        connection: AsyncConnection, rows: Sequence[Row[Any, Any]], receipts: Sequence[Any]
+    ) -> None:
+        # One executemany for the batch; the IS NULL guard keeps the first index should
+        # two publishers still have raced (SQLite).
+        await connection.execute(
+            update(TraceEventRow)
+            .where(and_(_T.id == bindparam("row_id"), _T.ledger_index.is_(None)))
+            .values(ledger_index=bindparam("ledger_index")),
+            [
+                {"row_id": row.id, "ledger_index": int(receipt.index)}
+                for row, receipt in zip(rows, receipts, strict=True)
+            ],
+        )
 
     async def run(self, *, interval_seconds: float) -> None:
         """Publish forever (a lifespan task); errors wait for the next round."""
