@@ -37,7 +37,7 @@ from honnin.db.direct import (
     UnsupportedStatementError,
     compile_select,
     connect_arguments,
-    end_transaction,
+    keep_session,
 )
 from honnin.db.models_registry import import_all_models
 from support.postgres import drop_every_connection
@@ -218,19 +218,26 @@ async def test_dispose_closes_and_the_next_read_reopens(db: Database) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_a_connection_goes_back_to_the_pool_outside_any_transaction(
+async def test_a_connection_comes_back_to_the_pool_outside_any_transaction(
     database_url: str,
 ) -> None:
-    connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    # keep_session adds nothing to asyncpg's own reset, which rolls back first.
+    pool = await asyncpg.create_pool(
+        database_url.replace("postgresql+asyncpg", "postgresql"),
+        min_size=1,
+        max_size=1,
+        reset=keep_session,
+    )
     try:
-        await connection.execute("BEGIN")
-        assert connection.is_in_transaction()
-        await end_transaction(connection)
-        assert not connection.is_in_transaction()
-        await end_transaction(connection)  # and nothing to do outside one
-        assert await connection.fetchval("SELECT 1") == 1
+        async with pool.acquire() as connection:
+            await connection.execute("BEGIN")
+            await connection.execute("CREATE TEMPORARY TABLE left_behind (n int)")
+            assert connection.is_in_transaction()
+        async with pool.acquire() as connection:
+            assert not connection.is_in_transaction()
+            assert await connection.fetchval("SELECT to_regclass('pg_temp.left_behind')") is None
     finally:
-        await connection.close()
+        await pool.close()
 
 
 @pytest.mark.parametrize(

@@ -171,14 +171,12 @@ async def _set_codecs(connection: asyncpg.Connection) -> None:
     )
 
 
-async def end_transaction(connection: asyncpg.Connection) -> None:
-    """The pool's reset, on a connection's way back to it."""
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset, on a connection's way back to it: nothing more than what asyncpg
+    always does first (it ends a transaction left open)."""
     # asyncpg's default reset is a statement of its own (advisory locks, cursors, LISTEN,
     # session settings), a round trip after every statement here; single statements leave
-    # none of those behind. A transaction is not expected either, but would not go on to
-    # the next user.
-    if connection.is_in_transaction():
-        await connection.execute("ROLLBACK")
+    # none of those behind.
 
 
 # What asyncpg (or the socket under it) raises; PostgresError includes the server's
@@ -285,7 +283,7 @@ class DirectStatements:
                         max_size=self._size,
                         max_inactive_connection_lifetime=IDLE_SECONDS,
                         init=_set_codecs,
-                        reset=end_transaction,
+                        reset=keep_session,
                         **self._connect,
                     )
                 except _DRIVER_ERRORS as exc:
