@@ -3,6 +3,7 @@ a unit of work; either way the values, names and errors SQLAlchemy itself gives.
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -286,5 +287,19 @@ async def test_with_prepared_statements_off_reads_go_through_sqlalchemy(
         assert await db.first(_OPEN_BY_ID, {"b_id": "empty"}) is None
         row = await db.first(_BY_ID, {"b_id": "empty"})
         assert (row.id, row.status) == ("empty", "closed")
+    finally:
+        await db.dispose()
+
+
+async def test_a_server_that_cannot_be_reached_is_a_lost_connection() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Nothing listens there now: what the gateway answers with 503 database_unavailable.
+    db = Database(f"postgresql+asyncpg://honnin@127.0.0.1:{port}/honnin")
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            await db.first(_BY_ID, {"b_id": "full"})
+        assert raised.value.connection_invalidated
     finally:
         await db.dispose()
