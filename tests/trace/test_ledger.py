@@ -4,13 +4,16 @@ publishers in several processes on PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from honnin.db import Database
 from honnin.ledger import merkle, records
+from honnin.ledger.log import Receipt
 from honnin.ledger.service import build_ledger_service
 from honnin.trace.models import TraceEventRow
 from honnin.trace.service import LEDGER_KIND, TraceLedgerPublisher, TraceService
@@ -85,3 +88,45 @@ async def test_publishers_of_two_processes_append_each_digest_once(
         for ledger in ledgers:
             await ledger.aclose()
         await other.dispose()
+
+
+class _BusyLedger:
+    """Appends like a log, while other requests keep recording events meanwhile."""
+
+    def __init__(self, database: Database, trace: TraceService) -> None:
+        self._database = database
+        self._trace = trace
+        self.appended: list[str] = []
+
+    async def append_event(self, kind: str, payload: Mapping[str, Any]) -> Receipt:
+        assert kind == LEDGER_KIND
+        self.appended.append(str(payload["event"]))
+        if len(self.appended) > 20:  # the requests stop at last
+            return Receipt(len(self.appended) - 1, b"\0" * 32)
+        async with self._database.transaction() as session:
+            await self._trace.record(
+                session, kind="bank.fetched", object_id="inq_busy", outcome="ok"
+            )
+        return Receipt(len(self.appended) - 1, b"\0" * 32)
+
+
+async def test_a_round_publishes_what_was_pending_and_leaves_newer_events_to_the_next(
+    database: Database, trace: TraceService
+) -> None:
+    async with database.transaction() as session:
+        for n in range(3):
+            await trace.record(session, kind="inquiry.created", object_id=f"inq_{n}", outcome="ok")
+    ledger = _BusyLedger(database, trace)
+    publisher = TraceLedgerPublisher(database=database, ledger=ledger, batch_size=10)
+    # Each append records one more event, as requests do under load; chasing them would
+    # never end (or end in batches of a few events, each its own ledger transaction).
+    assert await publisher.publish_pending() == 3
+    assert await publisher.publish_pending() == 3
+    async with database.session() as session:
+        pending = (
+            await session.scalars(
+                select(TraceEventRow.id).where(TraceEventRow.ledger_index.is_(None))
+            )
+        ).all()
+    assert len(pending) == 3
+    assert len(ledger.appended) == len(set(ledger.appended)) == 6

@@ -596,13 +596,18 @@ class TraceLedgerPublisher:
         self._batch = batch_size
 
     async def publish_pending(self) -> int:
-        """Append every event not yet in the ledger; returns how many were appended."""
+        """Append the events not yet in the ledger, in batches, until a batch is not full;
+        returns how many were appended.
+
+        Events recorded meanwhile wait for the next round: chasing them kept the publisher
+        busy with a few events at a time under steady load, each batch with its own ledger
+        transaction and signed checkpoint (docs/benchmarks.md, inquiry, tenth round)."""
         total = 0
         while True:
             published = await self._publish_batch()
-            if not published:
-                return total
             total += published
+            if published < self._batch:
+                return total
 
     async def _publish_batch(self) -> int:
         query = (
