@@ -184,3 +184,21 @@ def test_postgresql_gets_one_statement_that_counts_the_changed_rows() -> None:
     }
     # One composed statement per shape, reused (and so compiled once).
     assert single_statement(write)[0] is statement
+
+
+_defaulted = Table(
+    "write_defaulted",
+    _metadata,
+    Column("id", String(20), primary_key=True),
+    Column("state", String(20), nullable=False, default="pending"),
+)
+
+
+def test_a_row_must_give_its_python_side_defaults() -> None:
+    # Inside one composed statement SQLAlchemy would bind NULL for them on PostgreSQL,
+    # where SQLite's unit of work fills them in: refused on both, before any I/O.
+    with pytest.raises(ValueError, match="write_defaulted: give state"):
+        NewRow(_defaulted, {"id": "d1"})
+    with pytest.raises(ValueError, match="write_defaulted: give state"):
+        GuardedWrite(insert(_defaulted), {"id": "d1"})
+    assert NewRow(_defaulted, {"id": "d1", "state": "pending"}).values["state"] == "pending"

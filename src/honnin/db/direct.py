@@ -244,6 +244,14 @@ class DirectStatements:
         """Raises :class:`UnsupportedStatementError` for what does not run here."""
         return compile_select(statement, self._dialect)
 
+    def runs(self, statement: Select[Any]) -> bool:
+        """Whether ``statement`` runs here (else SQLAlchemy runs it)."""
+        try:
+            self.compiled(statement)
+        except UnsupportedStatementError:
+            return False
+        return True
+
     async def first(self, statement: Select[Any], values: Mapping[str, Any]) -> Any:
         """``statement``'s first row with ``values`` (a named tuple), or None."""
         compiled = self.compiled(statement)

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from honnin.db.direct import DirectStatements, UnsupportedStatementError, connect_arguments
+from honnin.db.direct import DirectStatements, connect_arguments
 from honnin.db.sqlite_driver import one_hop_dbapi
 from honnin.db.writes import GuardedWrite, single_statement
 
@@ -222,13 +222,8 @@ class Database:
 
         PostgreSQL: straight on asyncpg (:mod:`honnin.db.direct`) when the statement
         allows it. SQLite: a unit of work."""
-        if self._direct is not None:
-            try:
-                self._direct.compiled(statement)
-            except UnsupportedStatementError:
-                pass
-            else:
-                return await self._direct.first(statement, values)
+        if self._direct is not None and self._direct.runs(statement):
+            return await self._direct.first(statement, values)
         return await self.read(first_row(statement, values))
 
     async def write(self, write: GuardedWrite) -> bool:
@@ -241,7 +236,7 @@ class Database:
         if self.dialect != "postgresql":
             return await self.run(write.run)
         statement, parameters = single_statement(write)
-        if self._direct is not None:
+        if self._direct is not None and self._direct.runs(statement):
             row = await self._direct.first(statement, parameters)
             return bool(row[0])
         async with self._autocommit.connect() as connection:

@@ -39,10 +39,14 @@ from sqlalchemy import (
 
 @dataclass(frozen=True, slots=True)
 class NewRow:
-    """A row to insert: ``values`` by column name."""
+    """A row to insert: ``values`` by column name, every column with a Python-side
+    default among them (see :func:`_left_out`)."""
 
     table: Table
     values: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        _left_out(self.table, self.values, "default")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,13 @@ class GuardedWrite:
     values: Mapping[str, Any]
     then: Sequence[NewRow] = field(default=())
 
+    def __post_init__(self) -> None:
+        table = self.statement.table
+        assert isinstance(table, Table)
+        _left_out(
+            table, self.values, "default" if isinstance(self.statement, Insert) else "onupdate"
+        )
+
     def run(self, connection: Connection) -> bool:
         """The statements one by one, in ``connection``'s transaction; whether the
         guarded statement changed a row."""
@@ -67,6 +78,21 @@ class GuardedWrite:
         for row in self.then:
             connection.execute(_insert(row.table), dict(row.values))
         return True
+
+
+def _left_out(table: Table, values: Mapping[str, Any], kind: str) -> None:
+    """Refuse a row that leaves out a column with a Python-side ``default`` (an insert) or
+    ``onupdate`` (an update). Inside one composed statement SQLAlchemy binds such a column
+    but computes no value for it, so PostgreSQL would store NULL where SQLite's unit of
+    work stores the default: the caller gives the value instead."""
+    missing = sorted(
+        column.key
+        for column in table.c
+        if getattr(column, kind) is not None and column.key not in values
+    )
+    if missing:
+        msg = f"{table.name}: give {', '.join(missing)} (a Python-side {kind}) explicitly"
+        raise ValueError(msg)
 
 
 @functools.cache
