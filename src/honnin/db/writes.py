@@ -85,14 +85,16 @@ def _left_out(table: Table, values: Mapping[str, Any], kind: str) -> None:
     ``onupdate`` (an update). Inside one composed statement SQLAlchemy binds such a column
     but computes no value for it, so PostgreSQL would store NULL where SQLite's unit of
     work stores the default: the caller gives the value instead."""
-    missing = sorted(
-        column.key
-        for column in table.c
-        if getattr(column, kind) is not None and column.key not in values
-    )
+    missing = [key for key in _with_python_side(table, kind) if key not in values]
     if missing:
         msg = f"{table.name}: give {', '.join(missing)} (a Python-side {kind}) explicitly"
         raise ValueError(msg)
+
+
+@functools.cache
+def _with_python_side(table: Table, kind: str) -> tuple[str, ...]:
+    # Checked for every row of the hot path; a table's columns do not change.
+    return tuple(sorted(column.key for column in table.c if getattr(column, kind) is not None))
 
 
 @functools.cache
