@@ -4,13 +4,14 @@
     honnin bench db_reads --json [-o reads=4000] [-o concurrency=50] [-o rounds=2]
                                  [-o postgres_url=...]
 
-The read is the broker's callback lookup (an inquiry by its state digest, every column).
-Each round runs both paths, alternating, ``reads`` times each with ``concurrency`` at
-once; the figures are this process's CPU per read (the client's cost, which is what the
-direct path removes) and reads per second. The baseline is ``Database.read`` with a
-unit of work (``first_row``): what ``first`` ran before, and still runs on SQLite.
-PostgreSQL: the URL comes from ``postgres_url`` or HONNIN_TEST_POSTGRES_URL; a throw-away
-database is created on that server and dropped afterwards.
+The read has the shape of the broker's callback look-up: an inquiry by its state digest
+(here every column of it). Each round runs both paths, alternating, ``reads`` times each
+with ``concurrency`` at once; the figures are this process's CPU per read (the client's
+cost, which is what the direct path removes) and reads per second. The baseline is
+``Database.read`` with a unit of work (``first_row``): what ``first`` ran before, and
+still runs on SQLite. PostgreSQL: the URL comes from ``postgres_url`` or
+HONNIN_TEST_POSTGRES_URL; a throw-away database is created on that server and dropped
+afterwards.
 """
 
 from __future__ import annotations

@@ -275,10 +275,11 @@ def test_the_direct_pool_connects_as_sqlalchemy_does(
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_with_prepared_statements_off_reads_go_through_sqlalchemy(
+async def test_a_url_that_turns_prepared_statements_off_still_reads(
     database_url: str,
 ) -> None:
-    # The PgBouncer recipe: no direct pool, the same answers.
+    # The PgBouncer recipe. connect_arguments (above) keeps the direct pool off for it;
+    # handed to asyncpg as it stands, the SQLAlchemy-only option would fail the connect.
     db = Database(f"{database_url}?prepared_statement_cache_size=0")
     try:
         async with db.engine.begin() as connection:
