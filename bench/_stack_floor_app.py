@@ -5,7 +5,7 @@ Served by ``bench/stack_floor.py``. The same four platform requests as a real in
 KYC read) and about as many database statements (16: four reads outside a transaction,
 four transactions of two or three writes) on the same parts: FastAPI with pydantic models,
 SQLAlchemy Core statements through :class:`honnin.db.engine.Database` (SQLite with the
-one-hop adapter, or asyncpg), httpx over the bank connector's aiohttp transport, uvicorn
+one-hop adapter, or asyncpg), the bank connector's HTTP client (aiohttp), uvicorn
 with uvloop and httptools. No authentication, contracts, flow control, encryption,
 mapping, matching, trace, ledger, logging or metrics.
 
@@ -13,7 +13,7 @@ mapping, matching, trace, ledger, logging or metrics.
 (:meth:`honnin.db.Database.run` / ``read``, as the broker does) instead of awaiting each
 statement; ``FLOOR_DATABASE=none`` keeps the inquiries in a dict instead (no database at all);
 ``FLOOR_BANK_CALLS=0`` skips the two bank calls (the bank still sees the user's steps);
-``FLOOR_TRANSPORT=httpx`` sends them through httpx's own transport (httpcore) instead.
+``FLOOR_TRANSPORT=httpx`` sends them through httpx and its own transport (httpcore) instead.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import FastAPI, Header, HTTPException, Request
@@ -49,7 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 
-from honnin.banks.transport import AiohttpTransport
+from honnin.banks.transport import BankHttp
 from honnin.db.engine import Database, first_row
 
 TOKEN = "stack-floor-token"
@@ -182,12 +183,20 @@ def create_app() -> FastAPI:
 
     memory: dict[str, dict[str, Any]] = {}
     by_state: dict[str, str] = {}
-    limits = httpx.Limits(max_connections=256)
-    http = (
-        httpx.AsyncClient(timeout=10.0, limits=limits)
-        if os.environ.get("FLOOR_TRANSPORT") == "httpx"
-        else httpx.AsyncClient(timeout=10.0, transport=AiohttpTransport(limits=limits))
-    )
+    through_httpx = os.environ.get("FLOOR_TRANSPORT") == "httpx"
+    httpx_client = httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(max_connections=256))
+    bank_http = BankHttp(max_connections=256, keepalive_seconds=4.0, timeout_seconds=10.0)
+
+    async def bank_json(url: str, headers: dict[str, str], form: dict[str, str] | None) -> Any:
+        if through_httpx:
+            method = "GET" if form is None else "POST"
+            return (await httpx_client.request(method, url, headers=headers, data=form)).json()
+        if form is None:
+            return (await bank_http.request("GET", url, headers=headers)).json()
+        headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+        return (
+            await bank_http.request("POST", url, headers=headers, body=urlencode(form).encode())
+        ).json()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -199,7 +208,8 @@ def create_app() -> FastAPI:
                 if known is None:
                     await connection.execute(insert(clients), {"token": TOKEN, "status": "active"})
         yield
-        await http.aclose()
+        await httpx_client.aclose()
+        await bank_http.aclose()
         if database is not None:
             await database.dispose()
 
@@ -262,19 +272,19 @@ def create_app() -> FastAPI:
     async def call_bank(code: str, verifier: str) -> dict[str, Any]:
         if not bank_calls:
             return {"family_name": "佐藤"}
-        token = await http.post(
+        token = await bank_json(
             token_url,
-            headers={"Authorization": bank_auth},
-            data={
+            {"Authorization": bank_auth},
+            {
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": callback_url,
                 "code_verifier": verifier,
             },
         )
-        access_token = token.json()["access_token"]
-        kyc = await http.get(kyc_url, headers={"Authorization": f"Bearer {access_token}"})
-        record: dict[str, Any] = kyc.json()
+        record: dict[str, Any] = await bank_json(
+            kyc_url, {"Authorization": f"Bearer {token['access_token']}"}, None
+        )
         return record
 
     @app.get("/broker/callback")

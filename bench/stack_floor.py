@@ -7,11 +7,11 @@ Three processes on loopback, as in ``honnin bench inquiry``: the sandbox bank
 ``momiji_rest`` (``latency_ms`` injected at its token and KYC endpoints), a platform, and
 this load generator driving the same complete flows with the same lean agent. The
 platform is ``bench/_stack_floor_app.py``: the flow's four requests, two bank calls and
-16 database statements on FastAPI, SQLAlchemy (Honnin's ``Database``) and httpx over the
-connector's aiohttp transport, with none of Honnin's logic. It runs three times, taking
+16 database statements on FastAPI, SQLAlchemy (Honnin's ``Database``) and the connector's
+HTTP client (aiohttp), with none of Honnin's logic. It runs three times, taking
 parts away: ``floor`` (all of it), ``floor_no_database`` (inquiries in a dict) and
 ``floor_no_database_no_bank_calls``; ``floor_no_database_httpx_transport`` makes the bank
-calls through httpx's own transport (httpcore, one pool) instead of aiohttp's. In the
+calls through httpx and its own transport (httpcore, one pool) instead. In the
 same run, ``honnin`` is the real platform (``honnin bench inquiry``'s figures for the
 same options) and ``direct`` the flows made directly against the bank.
 ``cpu_ms_per_flow`` is the platform process's CPU.

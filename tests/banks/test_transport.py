@@ -1,5 +1,5 @@
-"""httpx over aiohttp (banks/transport.py) against real loopback servers: what goes on the
-wire, what comes back, and which httpx error each kind of failure becomes."""
+"""The banks' HTTP client (banks/transport.py) against real loopback servers: what goes on
+the wire, what comes back, and which error each kind of failure becomes."""
 
 from __future__ import annotations
 
@@ -7,35 +7,49 @@ import asyncio
 import base64
 import gzip
 import json
+import zlib
 
-import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from yarl import URL
 
 from honnin.banks.connector import MAX_RESPONSE_BYTES, BankConnector
-from honnin.banks.errors import BankPayloadError, BankTimeoutError, BankUnreachableError
+from honnin.banks.errors import (
+    BankPayloadError,
+    BankProtocolError,
+    BankTimeoutError,
+    BankUnreachableError,
+)
 from honnin.banks.transport import (
-    CHUNK_BYTES,
-    AiohttpTransport,
+    ACCEPT_ENCODING,
+    BankHttp,
+    ConnectError,
+    DecodingError,
+    ProtocolError,
     ResponseTooLargeError,
+    TransportTimeoutError,
+    UnsupportedSchemeError,
     choose_proxy,
+    decode_body,
 )
 from support.banks import momiji_connection
 from support.rawhttp import answer, each_request, endless_chunks, raw_server, read_request
 from support.server import free_port
 
-LIMITS = httpx.Limits(max_connections=10, keepalive_expiry=5)
 
-
-def client(*, read_timeout: float = 5.0) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=AiohttpTransport(limits=LIMITS),
-        timeout=httpx.Timeout(5.0, read=read_timeout),
+def client(*, timeout: float = 5.0, max_body_bytes: int | None = None) -> BankHttp:
+    return BankHttp(
+        max_connections=10,
+        keepalive_seconds=5.0,
+        timeout_seconds=timeout,
+        max_body_bytes=max_body_bytes,
     )
 
 
 async def test_a_request_and_its_answer_cross_intact_over_one_kept_alive_connection() -> None:
     seen: list[tuple[str, dict[str, str], bytes]] = []
-    answer = gzip.compress(json.dumps({"name": "佐藤"}).encode())
+    document = gzip.compress(json.dumps({"name": "佐藤"}).encode())
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async for request in each_request(reader):
@@ -43,21 +57,25 @@ async def test_a_request_and_its_answer_cross_intact_over_one_kept_alive_connect
             writer.write(
                 b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
                 b"Content-Encoding: gzip\r\nSet-Cookie: session=abc; Path=/\r\n"
-                b"X-Bank: momiji\r\nContent-Length: %d\r\n\r\n" % len(answer) + answer
+                b"X-Bank: momiji\r\nContent-Length: %d\r\n\r\n" % len(document) + document
             )
             await writer.drain()
 
-    transport = AiohttpTransport(limits=LIMITS)
-    async with raw_server(handler) as (url, connections), transport:
-        http = httpx.AsyncClient(transport=transport)
-        first = await http.post(
-            f"{url}/token?x=1", data={"code": "c 1"}, headers={"Authorization": "Basic abc"}
+    http = client()
+    async with raw_server(handler) as (url, connections):
+        first = await http.request(
+            "POST",
+            f"{url}/token?x=1",
+            headers={
+                "Authorization": "Basic abc",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            body=b"code=c+1",
         )
-        # Straight to the transport: httpx's client has a cookie jar of its own.
-        second = await transport.handle_async_request(httpx.Request("GET", f"{url}/kyc"))
-    assert first.status_code == 201
-    assert first.reason_phrase == "Created"
-    assert first.json() == {"name": "佐藤"}  # httpx decoded the gzip body
+        second = await http.request("GET", f"{url}/kyc")
+        await http.aclose()
+    assert first.status == 201
+    assert first.json() == {"name": "佐藤"}  # the gzip body, decoded
     assert first.headers["x-bank"] == "momiji"
     line, headers, body = seen[0]
     assert line == "POST /token?x=1 HTTP/1.1"
@@ -65,27 +83,36 @@ async def test_a_request_and_its_answer_cross_intact_over_one_kept_alive_connect
     assert headers["content-type"] == "application/x-www-form-urlencoded"
     assert headers["authorization"] == "Basic abc"
     assert headers["host"] == url.removeprefix("http://")
-    assert headers["user-agent"].startswith("python-httpx/")
+    assert headers["user-agent"].startswith("honnin")
+    assert headers["accept-encoding"] == ACCEPT_ENCODING
     assert seen[1][0] == "GET /kyc HTTP/1.1"
-    assert "cookie" not in seen[1][1]  # the transport keeps no cookies
-    assert second.status_code == 201
+    assert "cookie" not in seen[1][1]  # the client keeps no cookies
+    assert second.status == 201
     assert connections == [1]
+    assert http.closed
 
 
 async def test_a_refused_connection_is_a_connect_error() -> None:
-    async with client() as http:
-        with pytest.raises(httpx.ConnectError):
-            await http.get(f"http://127.0.0.1:{free_port()}/")
+    http = client()
+    try:
+        with pytest.raises(ConnectError):
+            await http.request("GET", f"http://127.0.0.1:{free_port()}/")
+    finally:
+        await http.aclose()
 
 
-async def test_no_answer_within_the_read_timeout_is_a_read_timeout() -> None:
+async def test_no_answer_within_the_timeout_is_a_timeout() -> None:
     async def handler(reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
         await asyncio.sleep(5)
 
-    async with raw_server(handler) as (url, _), client(read_timeout=0.2) as http:
-        with pytest.raises(httpx.ReadTimeout):
-            await http.get(f"{url}/slow")
+    http = client(timeout=0.2)
+    try:
+        async with raw_server(handler) as (url, _):
+            with pytest.raises(TransportTimeoutError):
+                await http.request("GET", f"{url}/slow")
+    finally:
+        await http.aclose()
 
 
 @pytest.mark.parametrize(
@@ -105,15 +132,20 @@ async def test_a_broken_answer_is_a_protocol_error(reply: bytes) -> None:
         writer.write(reply)
         await writer.drain()
 
-    async with raw_server(handler) as (url, _), client() as http:
-        with pytest.raises(httpx.RemoteProtocolError):
-            await http.get(f"{url}/")
+    http = client()
+    try:
+        async with raw_server(handler) as (url, _):
+            with pytest.raises(ProtocolError):
+                await http.request("GET", f"{url}/")
+    finally:
+        await http.aclose()
 
 
 async def test_only_http_and_https_are_sent() -> None:
-    async with client() as http:
-        with pytest.raises(httpx.UnsupportedProtocol):
-            await http.get("ftp://127.0.0.1/file")
+    http = client()
+    with pytest.raises(UnsupportedSchemeError):
+        await http.request("GET", "ftp://127.0.0.1/file")
+    assert http.closed  # refused before any connection pool was made
 
 
 async def test_the_connector_reports_each_failure_with_its_own_code() -> None:
@@ -130,15 +162,26 @@ async def test_the_connector_reports_each_failure_with_its_own_code() -> None:
         writer.write(b"garbage\r\n\r\n")
         await writer.drain()
 
+    async def ftp_endpoint(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async for _ in each_request(reader):
+            document = {"issuer": url, "kyc_info_endpoint": "ftp://bank.example/kyc"}
+            await answer(writer, b"HTTP/1.1 200 OK\r\n", json.dumps(document).encode())
+
     try:
-        with pytest.raises(BankUnreachableError):
+        with pytest.raises(BankUnreachableError) as refused:
             await connector.metadata(momiji_connection(f"http://127.0.0.1:{free_port()}"))
+        assert refused.value.code == "bank_unreachable"
         async with raw_server(silent) as (url, _):
-            with pytest.raises(BankTimeoutError):
+            with pytest.raises(BankTimeoutError) as late:
                 await connector.metadata(momiji_connection(url))
+        assert late.value.code == "bank_timeout"
         async with raw_server(garbage) as (url, _):
-            with pytest.raises(BankUnreachableError):
+            with pytest.raises(BankUnreachableError) as broken:
                 await connector.metadata(momiji_connection(url))
+        assert broken.value.code == "bank_unreachable"
+        async with raw_server(ftp_endpoint) as (url, _):
+            with pytest.raises(BankProtocolError, match="not http or https"):
+                await connector.fetch_kyc(momiji_connection(url), access_token="t")
     finally:
         await connector.aclose()
 
@@ -161,13 +204,47 @@ async def test_one_client_per_bank_that_keeps_no_cookies_and_closes_with_the_con
         connection = momiji_connection(url)
         assert (await connector.metadata(connection))["issuer"] == url
         await connector.fetch_kyc(connection, access_token="token-of-another-user")
-        used = connector._plain_client(connection)
-        assert connector._plain_client(connection) is used
+        used = connector._client(connection)
+        assert connector._client(connection) is used
+        assert not used.closed
         await connector.aclose()
-    assert used.is_closed
+    assert used.closed
     assert seen[1][0] == "GET /kyc HTTP/1.1"
     assert seen[1][1]["authorization"] == "Bearer token-of-another-user"
     assert "cookie" not in seen[1][1]
+
+
+async def test_the_connector_sends_forms_with_authlib_client_authentication() -> None:
+    seen: list[tuple[str, dict[str, str], bytes]] = []
+
+    async def bank(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async for request in each_request(reader):
+            seen.append(request)
+            if request[0].startswith("GET"):
+                body = json.dumps(
+                    {"issuer": url, "token_endpoint": f"{url}/token", "kyc_info_endpoint": "x"}
+                ).encode()
+            else:
+                body = json.dumps({"access_token": "at", "token_type": "Bearer"}).encode()
+            await answer(writer, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n", body)
+
+    connector = BankConnector(redirect_uri="http://honnin.test/broker/callback")
+    try:
+        async with raw_server(bank) as (url, _):
+            token = await connector.exchange_code(
+                momiji_connection(url), code="c/1 2", code_verifier="v" * 43, nonce="n"
+            )
+    finally:
+        await connector.aclose()
+    assert token.access_token == "at"
+    line, headers, body = seen[1]
+    assert line == "POST /token HTTP/1.1"
+    assert headers["content-type"] == "application/x-www-form-urlencoded"
+    assert headers["authorization"].startswith("Basic ")
+    assert body == (
+        b"grant_type=authorization_code&code=c%2F1+2"
+        b"&redirect_uri=http%3A%2F%2Fhonnin.test%2Fbroker%2Fcallback&code_verifier=" + b"v" * 43
+    )
 
 
 async def test_a_body_over_the_limit_is_refused_whether_declared_or_streamed() -> None:
@@ -185,19 +262,19 @@ async def test_a_body_over_the_limit_is_refused_whether_declared_or_streamed() -
         await read_request(reader)
         await answer(writer, b"HTTP/1.1 200 OK\r\n", b"z" * limit)
 
-    transport = AiohttpTransport(limits=LIMITS, max_body_bytes=limit)
-    async with httpx.AsyncClient(transport=transport) as http:
+    http = client(max_body_bytes=limit)
+    try:
         for refuse in (declared, endless):
             async with raw_server(refuse) as (url, _):
                 with pytest.raises(ResponseTooLargeError, match=str(limit)):
-                    await http.get(f"{url}/")
+                    await http.request("GET", f"{url}/")
         async with raw_server(at_the_limit) as (url, _):
-            assert len((await http.get(f"{url}/")).content) == limit
+            assert len((await http.request("GET", f"{url}/")).body) == limit
+    finally:
+        await http.aclose()
 
 
-async def test_the_body_reaches_httpx_in_the_chunks_it_arrived_in() -> None:
-    """So httpx decodes a compressed body piece by piece, and a streaming caller can stop."""
-
+async def test_a_chunked_body_is_read_whole() -> None:
     async def chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -206,15 +283,13 @@ async def test_the_body_reaches_httpx_in_the_chunks_it_arrived_in() -> None:
         writer.write(b"0\r\n\r\n")
         await writer.drain()
 
-    async with (
-        raw_server(chunked) as (url, _),
-        httpx.AsyncClient(transport=AiohttpTransport(limits=LIMITS)) as http,
-        http.stream("GET", f"{url}/") as response,
-    ):
-        raw = [chunk async for chunk in response.aiter_raw()]
-    assert b"".join(raw) == b"c" * 8 * 0x4000
-    assert len(raw) > 1
-    assert max(len(chunk) for chunk in raw) <= CHUNK_BYTES
+    http = client()
+    try:
+        async with raw_server(chunked) as (url, _):
+            received = await http.request("GET", f"{url}/")
+    finally:
+        await http.aclose()
+    assert received.body == b"c" * 8 * 0x4000
 
 
 @pytest.mark.parametrize(
@@ -223,6 +298,8 @@ async def test_the_body_reaches_httpx_in_the_chunks_it_arrived_in() -> None:
         # 64 MiB of zeros in 64 KiB of gzip: refused while it is being decoded.
         pytest.param(gzip.compress(bytes(64 << 20)), b"gzip", "larger than", id="gzip bomb"),
         pytest.param(b"plain text, not gzip", b"gzip", "does not decode", id="not gzip"),
+        pytest.param(gzip.compress(b"{}")[:-12], b"gzip", "does not decode", id="cut gzip"),
+        pytest.param(b"{}", b"br", "does not decode", id="coding not offered"),
         pytest.param(b"{" * (MAX_RESPONSE_BYTES + 1), b"", "larger than", id="too long"),
     ],
 )
@@ -264,6 +341,44 @@ async def test_the_connector_reads_a_compressed_answer_under_the_limit() -> None
     assert metadata["padding"] == document["padding"]
 
 
+def _deflate(data: bytes, *, raw: bool) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+@given(st.binary(max_size=4096))
+def test_decode_body_undoes_each_offered_coding_in_order(data: bytes) -> None:
+    assert decode_body(gzip.compress(data), "gzip", limit=None) == data
+    assert decode_body(gzip.compress(data), "X-Gzip", limit=len(data)) == data
+    assert decode_body(_deflate(data, raw=False), "deflate", limit=None) == data
+    assert decode_body(_deflate(data, raw=True), "deflate", limit=None) == data
+    # Listed in the order applied: deflate first, then gzip.
+    twice = gzip.compress(_deflate(data, raw=False))
+    assert decode_body(twice, "deflate, gzip", limit=None) == data
+    assert decode_body(data, "identity", limit=None) == data
+
+
+@given(st.binary(min_size=1, max_size=4096))
+def test_decode_body_refuses_one_byte_over_the_limit(data: bytes) -> None:
+    with pytest.raises(ResponseTooLargeError):
+        decode_body(gzip.compress(data), "gzip", limit=len(data) - 1)
+    assert decode_body(gzip.compress(data), "gzip", limit=len(data)) == data
+
+
+@pytest.mark.parametrize(
+    ("body", "coding"),
+    [
+        pytest.param(b"\x1f\x8b not really", "gzip", id="corrupt gzip"),
+        pytest.param(gzip.compress(b"x" * 1000)[:20], "gzip", id="cut gzip"),
+        pytest.param(b"anything", "compress", id="unknown coding"),
+        pytest.param(_deflate(b"x", raw=False), "gzip", id="deflate sent as gzip"),
+    ],
+)
+def test_decode_body_refuses_what_does_not_decode(body: bytes, coding: str) -> None:
+    with pytest.raises(DecodingError):
+        decode_body(body, coding, limit=None)
+
+
 async def test_proxies_from_the_environment_are_used_and_bypassed_as_named(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -277,16 +392,18 @@ async def test_proxies_from_the_environment_are_used_and_bypassed_as_named(
     async with raw_server(proxy) as (proxy_url, _):
         monkeypatch.setenv("HTTP_PROXY", proxy_url.replace("http://", "http://ops:s%40fe@"))
         monkeypatch.setenv("NO_PROXY", "direct.example, .internal.example")
-        transport = AiohttpTransport(limits=LIMITS)
-        # The environment is read when the transport is made, not per request.
+        http = client()
+        # The environment is read when the client is made, not per request.
         monkeypatch.delenv("HTTP_PROXY")
-        async with transport, httpx.AsyncClient(transport=transport) as http:
-            proxied = await http.get("http://bank.example:8080/kyc?x=1")
-            again = await http.get("http://bank.example:8080/token")
+        try:
+            proxied = await http.request("GET", "http://bank.example:8080/kyc?x=1")
+            again = await http.request("GET", "http://bank.example:8080/token")
             for bypassed in ("http://direct.example/", "http://kyc.internal.example/"):
-                with pytest.raises(httpx.ConnectError):  # tried directly: no such host
-                    await http.get(bypassed)
-    assert (proxied.status_code, proxied.text, again.text) == (200, "via proxy", "via proxy")
+                with pytest.raises(ConnectError):  # tried directly: no such host
+                    await http.request("GET", bypassed)
+        finally:
+            await http.aclose()
+    assert (proxied.status, proxied.body, again.body) == (200, b"via proxy", b"via proxy")
     assert [line for line, _ in seen] == [
         "GET http://bank.example:8080/kyc?x=1 HTTP/1.1",
         "GET http://bank.example:8080/token HTTP/1.1",
@@ -312,6 +429,6 @@ async def test_proxies_from_the_environment_are_used_and_bypassed_as_named(
 def test_choose_proxy_reads_no_proxy_as_urllib_does(
     url: str, no_proxy: str, proxy: str | None
 ) -> None:
-    chosen = choose_proxy(httpx.URL(url), {"http": "http://proxy:3128", "no": no_proxy})
+    chosen = choose_proxy(URL(url), {"http": "http://proxy:3128", "no": no_proxy})
     assert chosen.url == proxy
     assert chosen.headers is None

@@ -1,4 +1,4 @@
-"""Honnin as an OAuth 2.0 / OpenID Connect client of each bank (Authlib + httpx).
+"""Honnin as an OAuth 2.0 / OpenID Connect client of each bank (Authlib + aiohttp).
 
 Authorization code with PKCE S256 (RFC 7636), pushed authorization requests where the
 bank offers or requires them (RFC 9126), ``client_secret_basic`` or ``private_key_jwt``
@@ -15,12 +15,10 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
-from authlib.integrations.httpx_client.oauth2_client import OAuth2ClientAuth
+from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
@@ -37,8 +35,15 @@ from honnin.banks.errors import (
     BankTimeoutError,
     BankUnreachableError,
 )
-from honnin.banks.transport import AiohttpTransport, ResponseTooLargeError
-from honnin.http_limits import BodyTooLargeError, send_capped
+from honnin.banks.transport import (
+    Answer,
+    BankHttp,
+    DecodingError,
+    ResponseTooLargeError,
+    TransportError,
+    TransportTimeoutError,
+    UnsupportedSchemeError,
+)
 
 METADATA_TTL_SECONDS = 300.0
 # Longest body taken from a bank, as sent and once decoded: discovery, keys, token, KYC.
@@ -47,7 +52,6 @@ MAX_RESPONSE_BYTES = 1_048_576
 # before common servers' own 5 s idle limit, so a request rarely meets a closing one.
 POOL_CONNECTIONS = 256
 POOL_KEEPALIVE_SECONDS = 4.0
-_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
 @dataclass(frozen=True)
@@ -65,18 +69,11 @@ class KycResponse:
 class BankConnector:
     """One per process: pooled HTTP clients per bank, cached discovery and JWKS."""
 
-    def __init__(
-        self,
-        *,
-        redirect_uri: str,
-        timeout_seconds: float = 10.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, *, redirect_uri: str, timeout_seconds: float = 10.0) -> None:
         self._redirect_uri = redirect_uri
-        self._timeout = httpx.Timeout(timeout_seconds)
-        self._transport = transport
-        self._auth: dict[str, tuple[tuple[str | None, ...], httpx.Auth]] = {}
-        self._http: dict[str, httpx.AsyncClient] = {}
+        self._timeout_seconds = timeout_seconds
+        self._auth: dict[str, tuple[tuple[str | None, ...], ClientAuth]] = {}
+        self._http: dict[str, BankHttp] = {}
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
         self._jwks: dict[str, tuple[float, KeySet]] = {}
         self._lock = asyncio.Lock()
@@ -124,9 +121,10 @@ class BankConnector:
 
     # -- the OAuth client ----------------------------------------------------------------
 
-    def _client_auth(self, connection: BankConnection, token_endpoint: str) -> httpx.Auth:
-        """Authlib's client authentication for token and PAR requests, kept per bank for
-        as long as the credentials it was made from (an operator may change them)."""
+    def _client_auth(self, connection: BankConnection, token_endpoint: str) -> ClientAuth:
+        """Authlib's client authentication for token and PAR requests (its pure
+        ``prepare``), kept per bank for as long as the credentials it was made from (an
+        operator may change them)."""
         credentials = (
             connection.issuer,
             connection.client_id,
@@ -138,18 +136,15 @@ class BankConnector:
         cached = self._auth.get(connection.bank_id)
         if cached is not None and cached[0] == credentials:
             return cached[1]
-        auth: httpx.Auth
         if connection.auth_method == "private_key_jwt":
             # A joserfc key object: Authlib would read a bare dict as an RSA key.
-            auth = OAuth2ClientAuth(
+            auth = ClientAuth(
                 connection.client_id,
                 import_key(dict(connection.client_jwk or {})),
                 PrivateKeyJWT(token_endpoint, alg="ES256"),
             )
         else:
-            auth = OAuth2ClientAuth(
-                connection.client_id, connection.client_secret, "client_secret_basic"
-            )
+            auth = ClientAuth(connection.client_id, connection.client_secret, "client_secret_basic")
         self._auth[connection.bank_id] = (credentials, auth)
         return auth
 
@@ -184,7 +179,7 @@ class BankConnector:
                 connection,
                 "POST",
                 str(par_endpoint),
-                data=params,
+                form=params,
                 auth=self._client_auth(connection, str(metadata["token_endpoint"])),
             )
             pushed = _json_object(response, what="PAR response", expect=(200, 201))
@@ -211,11 +206,11 @@ class BankConnector:
             connection,
             "POST",
             token_endpoint,
-            data=data,
+            form=data,
             auth=self._client_auth(connection, token_endpoint),
         )
         # RFC 6749 §5.2: OAuth errors are 400, or 401 for a failed client authentication.
-        if response.status_code in (400, 401):
+        if response.status in (400, 401):
             body = _json_object(response, what="token error", expect=(400, 401))
             raise BankRefusedError(
                 f"{connection.bank_id}: token request refused ({_oauth_error(body)})"
@@ -271,10 +266,10 @@ class BankConnector:
         response = await self._send(
             connection, "GET", endpoint, headers={"Authorization": f"Bearer {access_token}"}
         )
-        if response.status_code != 200:
+        if response.status != 200:
             raise _status_error(connection, response, what="KYC API")
         return KycResponse(
-            body=response.content,
+            body=response.body,
             content_type=response.headers.get("content-type", "application/octet-stream"),
         )
 
@@ -286,76 +281,71 @@ class BankConnector:
         method: str,
         url: str,
         *,
-        data: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        auth: httpx.Auth | None = None,
-    ) -> httpx.Response:
-        client = self._plain_client(connection)
+        auth: ClientAuth | None = None,
+    ) -> Answer:
+        """One request to the bank; a form is sent ``application/x-www-form-urlencoded``,
+        with the client's authentication added to it (header or form) by ``auth``."""
+        body = None
+        if form is not None:
+            sent = {**(headers or {}), "Content-Type": "application/x-www-form-urlencoded"}
+            encoded = urlencode(form)
+            if auth is not None:
+                url, sent, encoded = auth.prepare(method, url, sent, encoded)
+            headers, body = sent, encoded.encode()
         try:
-            return await send_capped(
-                client, method, url, data=data, headers=headers, auth=auth, limit=MAX_RESPONSE_BYTES
-            )
-        except (ResponseTooLargeError, BodyTooLargeError) as exc:
+            return await self._client(connection).request(method, url, headers=headers, body=body)
+        except ResponseTooLargeError as exc:
             raise BankPayloadError(
                 f"{connection.bank_id}: the bank's answer is larger than {MAX_RESPONSE_BYTES} bytes"
             ) from exc
-        except httpx.DecodingError as exc:
+        except DecodingError as exc:
             raise BankPayloadError(
                 f"{connection.bank_id}: the bank's answer does not decode as its "
                 "Content-Encoding says"
             ) from exc
-        except httpx.TimeoutException as exc:
+        except TransportTimeoutError as exc:
             raise BankTimeoutError(
                 f"{connection.bank_id}: the bank did not answer in time"
             ) from exc
-        except _TRANSPORT_ERRORS as exc:
+        except UnsupportedSchemeError as exc:
+            raise BankProtocolError(
+                f"{connection.bank_id}: the bank named an endpoint that is not http or https"
+            ) from exc
+        except TransportError as exc:
             raise BankUnreachableError(
                 f"{connection.bank_id}: connection to the bank failed ({type(exc).__name__})"
             ) from exc
 
-    def _plain_client(self, connection: BankConnection) -> httpx.AsyncClient:
-        """The bank's client: httpx on aiohttp's connection pool (banks/transport.py).
-
-        With httpx's own pool one client cost more CPU per request the more connections it
-        held (5.5 ms a request with 100 in flight); aiohttp's pool does not scan its
-        connections, so one client per bank is enough.
-        """
+    def _client(self, connection: BankConnection) -> BankHttp:
+        """The bank's connection pool (banks/transport.py): one per bank, shared by every
+        user's requests, and so keeping no cookies."""
         client = self._http.get(connection.issuer)
         if client is None:
-            limits = httpx.Limits(
-                max_connections=POOL_CONNECTIONS, keepalive_expiry=POOL_KEEPALIVE_SECONDS
+            client = self._http[connection.issuer] = BankHttp(
+                max_connections=POOL_CONNECTIONS,
+                keepalive_seconds=POOL_KEEPALIVE_SECONDS,
+                timeout_seconds=self._timeout_seconds,
+                max_body_bytes=MAX_RESPONSE_BYTES,
             )
-            client = httpx.AsyncClient(
-                timeout=self._timeout,
-                transport=self._transport
-                or AiohttpTransport(limits=limits, max_body_bytes=MAX_RESPONSE_BYTES),
-                cookies=_no_cookies(),
-            )
-            self._http[connection.issuer] = client
         return client
 
 
-def _no_cookies() -> CookieJar:
-    """A jar that keeps nothing: the client serves every user, and a cookie one bank
-    response set must not ride along with another user's requests. (Handed to httpx as
-    a ``CookieJar``: httpx copies an ``httpx.Cookies`` into a jar of the default policy.)"""
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-
-
-def _status_error(connection: BankConnection, response: httpx.Response, *, what: str) -> Exception:
-    message = f"{connection.bank_id}: {what} answered HTTP {response.status_code}"
-    if response.status_code >= 500:
+def _status_error(connection: BankConnection, response: Answer, *, what: str) -> Exception:
+    message = f"{connection.bank_id}: {what} answered HTTP {response.status}"
+    if response.status >= 500:
         return BankServerError(message)
     return BankProtocolError(message)
 
 
 def _json_object(
-    response: httpx.Response, *, what: str, expect: tuple[int, ...] = (200,)
+    response: Answer, *, what: str, expect: tuple[int, ...] = (200,)
 ) -> dict[str, Any]:
-    if response.status_code not in expect:
-        if response.status_code >= 500:
-            raise BankServerError(f"{what}: HTTP {response.status_code}")
-        raise BankProtocolError(f"{what}: HTTP {response.status_code}")
+    if response.status not in expect:
+        if response.status >= 500:
+            raise BankServerError(f"{what}: HTTP {response.status}")
+        raise BankProtocolError(f"{what}: HTTP {response.status}")
     try:
         document = response.json()
     except ValueError as exc:

@@ -1,50 +1,126 @@
-"""An httpx transport that sends HTTP/1.1 requests through aiohttp's client.
+"""HTTP/1.1 to the banks (RFC 9110, RFC 9112) on aiohttp's client.
 
-The bank connector speaks httpx, because Authlib's client authentication for the token
-and PAR requests is an ``httpx.Auth``. httpx's own transport (httpcore, h11, anyio) is
-pure Python and cost about 1.0-1.3 ms of CPU per request on the 2-core benchmark box;
-aiohttp parses HTTP in C and pools connections per host, and the same requests through
-this transport cost about 0.3-0.5 ms (docs/benchmarks.md, "Fourth round"). The client
-above stays httpx: requests, auth flows, timeouts, ``Content-Encoding`` decoding.
+The bank connector sends its discovery, key set, PAR, token and KYC requests through
+:class:`BankHttp`. aiohttp parses HTTP in C and pools connections per host without
+scanning them (httpx's own pool cost more CPU per request the more connections it held).
+Until the eleventh round of the inquiry benchmark (docs/benchmarks.md) the connector
+sent through httpx with aiohttp underneath as httpx's transport; httpx's request and
+response models, auth flow, cookie jar and decoders then cost about as much CPU again as
+aiohttp itself (0.45-0.55 against 0.22-0.24 ms a request with 100 in flight). Client
+authentication is still Authlib's, through its pure ``ClientAuth.prepare`` (connector).
 
-Written here rather than taken from the ``httpx-aiohttp`` package, which reports every
-connection failure (a refused connection included) as ``httpx.ConnectTimeout``, lets
-aiohttp's protocol errors through unmapped and keeps one cookie jar for every request.
-This one maps each aiohttp failure to the httpx exception a caller of httpx expects
-(:func:`map_error`), keeps no cookies (a bank's cookies belong to no one user here) and
-reads the whole body before returning, so a connection goes back to the pool at once.
-That read stops at ``max_body_bytes`` (:class:`ResponseTooLargeError`): a bank that
-answers with an endless or enormous body must not fill the platform's memory. The body
-is handed to httpx in the chunks it arrived in, so httpx decodes a compressed body chunk
-by chunk and a caller that streams it can stop early (the connector caps what it
-decodes as well).
+What is kept of a general client, and why:
+
+* the answer is read whole before :meth:`BankHttp.request` returns, so its connection
+  goes back to the pool at once; the read stops past ``max_body_bytes`` as sent
+  (:class:`ResponseTooLargeError`): a bank that answers with an endless or enormous body
+  must not fill the platform's memory;
+* ``Content-Encoding`` ``gzip`` and ``deflate`` (RFC 9110 §8.4.1, the codings offered in
+  ``Accept-Encoding``) are decoded under the same limit (:func:`decode_body`): a small
+  compressed body can decode to gigabytes;
+* no cookies (a bank's cookies belong to no one user here) and no redirects (the caller
+  refuses a 3xx as it refuses any status it does not expect);
+* proxies from the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``, credentials
+  in the proxy's URL) as they were when the client was made, as urllib and httpx read
+  them, chosen once per scheme, host and port. (aiohttp's own ``trust_env`` reads the
+  environment and ``~/.netrc`` again on every request: about 3 % of the platform's CPU
+  in the inquiry benchmark.)
+
+Every failure is one of this module's :class:`TransportError` subclasses; the connector
+names the bank and gives each its stable code. Messages carry nothing the bank sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import urllib.request
-from collections.abc import AsyncIterator, Mapping
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import aiohttp
-import httpx
-from multidict import CIMultiDict
+import certifi
+from multidict import CIMultiDictProxy
+from yarl import URL
 
 __all__ = [
-    "AiohttpTransport",
+    "Answer",
+    "BankHttp",
+    "ConnectError",
+    "DecodingError",
+    "NetworkError",
+    "ProtocolError",
     "ProxyChoice",
     "ResponseTooLargeError",
+    "TransportError",
+    "TransportTimeoutError",
+    "UnsupportedSchemeError",
     "choose_proxy",
-    "map_error",
+    "decode_body",
 ]
 
-# Read size: also what httpx decodes at once, so a compressed chunk expands to at most
-# about a thousand times this (deflate's limit) before a streaming caller can stop.
+# Read size of the body as it arrives.
 CHUNK_BYTES = 16_384
 # Proxy choices remembered per scheme, host and port (a bank has a handful of hosts).
 MAX_REMEMBERED_PROXY_CHOICES = 1024
+# What decode_body undoes, and so all that is offered (RFC 9110 §12.5.3).
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+def _user_agent() -> str:
+    try:
+        return f"honnin/{version('honnin')}"
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "honnin"
+
+
+class TransportError(Exception):
+    """A request that got no usable answer."""
+
+
+class NetworkError(TransportError):
+    """The connection failed or was reset while the request was under way."""
+
+
+class ConnectError(NetworkError):
+    """No connection: refused, a name that does not resolve, a failed TLS handshake."""
+
+
+class TransportTimeoutError(TransportError):
+    """No connection, or no answer, within the client's timeout."""
+
+
+class ProtocolError(TransportError):
+    """The answer is not HTTP, or it was cut off."""
+
+
+class ResponseTooLargeError(TransportError):
+    """The answer's body is longer than the client's ``max_body_bytes``, as sent or decoded."""
+
+
+class DecodingError(TransportError):
+    """The body does not decode as its ``Content-Encoding`` says."""
+
+
+class UnsupportedSchemeError(TransportError):
+    """The URL is not ``http`` or ``https``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A bank's answer, its body read and decoded."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON (``ValueError`` when it is not)."""
+        return json.loads(self.body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +131,7 @@ class ProxyChoice:
     headers: Mapping[str, str] | None = None
 
 
-def choose_proxy(url: httpx.URL, environment: Mapping[str, str]) -> ProxyChoice:
+def choose_proxy(url: URL, environment: Mapping[str, str]) -> ProxyChoice:
     """The proxy for ``url`` under ``environment`` (``urllib.request.getproxies_environment``).
 
     ``no_proxy`` lists hosts, with or without a port, that are reached directly, each
@@ -65,21 +141,24 @@ def choose_proxy(url: httpx.URL, environment: Mapping[str, str]) -> ProxyChoice:
     named = environment.get(url.scheme)
     if not named or not url.host or _bypassed(url, environment.get("no", "")):
         return ProxyChoice()
-    proxy = httpx.URL(named)
-    if not proxy.username:
+    proxy = URL(named)
+    if not proxy.user:
         return ProxyChoice(url=str(proxy))
     return ProxyChoice(
-        url=str(proxy.copy_with(userinfo=b"")),
-        headers={"Proxy-Authorization": aiohttp.encode_basic_auth(proxy.username, proxy.password)},
+        url=str(proxy.with_user(None)),
+        headers={
+            "Proxy-Authorization": aiohttp.encode_basic_auth(proxy.user, proxy.password or "")
+        },
     )
 
 
-def _bypassed(url: httpx.URL, no_proxy: str) -> bool:
+def _bypassed(url: URL, no_proxy: str) -> bool:
     names = {name.strip().lstrip(".").lower() for name in no_proxy.split(",")} - {""}
     if "*" in names:
         return True
-    host = url.host.lower()
-    candidates = (host,) if url.port is None else (host, f"{host}:{url.port}")
+    host = (url.host or "").lower()
+    port = url.explicit_port
+    candidates = (host,) if port is None else (host, f"{host}:{port}")
     return any(
         candidate == name or candidate.endswith(f".{name}")
         for candidate in candidates
@@ -87,78 +166,105 @@ def _bypassed(url: httpx.URL, no_proxy: str) -> bool:
     )
 
 
-class ResponseTooLargeError(httpx.TransportError):
-    """The answer's body is longer than the transport's ``max_body_bytes``."""
+def decode_body(body: bytes, content_encoding: str, *, limit: int | None) -> bytes:
+    """``body`` with its content codings undone, last applied first (RFC 9110 §8.4).
+
+    ``gzip`` (``x-gzip``), ``deflate`` (zlib, or raw as some servers send it) and
+    ``identity``; any other coding, a corrupt stream or one that ends early is a
+    :class:`DecodingError`. Decoding stops as soon as the output would pass ``limit``
+    (:class:`ResponseTooLargeError`), so no more than ``limit + 1`` bytes are ever held.
+    """
+    codings = [coding.strip().lower() for coding in content_encoding.split(",")]
+    for coding in reversed(codings):
+        if coding in ("", "identity"):
+            continue
+        if coding in ("gzip", "x-gzip"):
+            body = _inflate(body, zlib.MAX_WBITS | 16, limit)
+        elif coding == "deflate":
+            try:
+                body = _inflate(body, zlib.MAX_WBITS, limit)
+            except DecodingError:
+                body = _inflate(body, -zlib.MAX_WBITS, limit)
+        else:
+            raise DecodingError("the body is in a content coding that was not offered")
+    return body
 
 
-class _Chunks(httpx.AsyncByteStream):
-    """A body already read, handed on in the chunks it arrived in."""
+def _inflate(data: bytes, wbits: int, limit: int | None) -> bytes:
+    decompressor = zlib.decompressobj(wbits)
+    try:
+        decoded = decompressor.decompress(data, 0 if limit is None else limit + 1)
+        if limit is not None and len(decoded) > limit:
+            raise ResponseTooLargeError(f"the answer's body decodes to more than {limit} bytes")
+        decoded += decompressor.flush()
+    except zlib.error as exc:
+        raise DecodingError("the body does not decode as its Content-Encoding says") from exc
+    if limit is not None and len(decoded) > limit:
+        raise ResponseTooLargeError(f"the answer's body decodes to more than {limit} bytes")
+    if not decompressor.eof:
+        raise DecodingError("the compressed body ends early")
+    return decoded
 
-    def __init__(self, chunks: list[bytes]) -> None:
-        self._chunks = chunks
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._chunks:
-            yield chunk
-
-
-def map_error(error: Exception, request: httpx.Request) -> httpx.TransportError:
-    """The httpx exception that stands for an aiohttp (or asyncio) failure."""
-    message = str(error) or type(error).__name__
-    mapped: type[httpx.TransportError]
+def _mapped(error: Exception) -> TransportError:
+    """The :class:`TransportError` that stands for an aiohttp (or asyncio) failure."""
+    name = type(error).__name__
     if isinstance(error, aiohttp.ConnectionTimeoutError):
-        mapped = httpx.ConnectTimeout
-    elif isinstance(error, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        mapped = httpx.ReadTimeout
-    elif isinstance(error, aiohttp.ClientConnectorError):
-        mapped = httpx.ConnectError  # refused, unresolvable, TLS handshake failed
-    elif isinstance(error, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
-        mapped = httpx.RemoteProtocolError  # not HTTP, a cut chunked body, bad headers
-    elif isinstance(error, aiohttp.ServerDisconnectedError):
-        mapped = httpx.RemoteProtocolError  # closed before a complete response, as httpx
-    elif isinstance(error, aiohttp.InvalidURL):
-        mapped = httpx.UnsupportedProtocol
-    else:  # ClientOSError (reset, broken pipe) and anything else aiohttp raises
-        mapped = httpx.ReadError
-    return mapped(message, request=request)
+        return TransportTimeoutError(f"no connection within the timeout ({name})")
+    if isinstance(error, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        return TransportTimeoutError(f"no answer within the timeout ({name})")
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return ConnectError(f"no connection ({name})")  # refused, unresolvable, TLS
+    if isinstance(
+        error,
+        aiohttp.ClientPayloadError | aiohttp.ClientResponseError | aiohttp.ServerDisconnectedError,
+    ):
+        return ProtocolError(f"no complete HTTP answer ({name})")  # not HTTP, cut off
+    if isinstance(error, aiohttp.InvalidURL):
+        return UnsupportedSchemeError(f"not a URL this client can send to ({name})")
+    return NetworkError(f"the connection failed ({name})")  # reset, broken pipe, others
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    """One aiohttp session (one connection pool) per transport.
+class BankHttp:
+    """One connection pool (an aiohttp session), made on the first request: aiohttp binds
+    it to the running event loop.
 
-    The session is made on the first request: aiohttp binds it to the running event loop.
-    ``limits.max_connections`` caps the open connections; idle ones close after
-    ``limits.keepalive_expiry`` seconds. Proxy settings come from the environment
-    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``, credentials in the proxy's URL) as it
-    was when the transport was made, as with httpx's default transport; the choice for
-    each scheme, host and port is made once. (aiohttp's own ``trust_env`` looks the
-    environment, the proxy bypass list and ``~/.netrc`` up again on every request, which
-    was about 3 % of the platform's CPU in the inquiry benchmark.) A body longer
-    than ``max_body_bytes`` (as sent, before any ``Content-Encoding`` is decoded) raises
+    At most ``max_connections`` are open; idle ones close after ``keepalive_seconds``.
+    ``timeout_seconds`` bounds the wait for a pooled connection, the connect and each read
+    of the answer. A body longer than ``max_body_bytes``, as sent or decoded, raises
     :class:`ResponseTooLargeError`; ``None`` reads any length.
     """
 
     def __init__(
         self,
         *,
-        limits: httpx.Limits,
-        verify: ssl.SSLContext | bool = True,
+        max_connections: int,
+        keepalive_seconds: float,
+        timeout_seconds: float,
         max_body_bytes: int | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self._limits = limits
-        self._max_body = max_body_bytes
-        # httpx's own trust store and TLS defaults (certifi), so verification is unchanged.
-        self._ssl = (
-            verify
-            if isinstance(verify, ssl.SSLContext)
-            else httpx.create_ssl_context(verify=verify)
+        self._max_connections = max_connections
+        self._keepalive = keepalive_seconds
+        self._timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=timeout_seconds,
+            sock_connect=timeout_seconds,
+            sock_read=timeout_seconds,
         )
+        self._max_body = max_body_bytes
+        # certifi's trust store, as httpx (the connector's client before) used.
+        self._ssl = ssl_context or ssl.create_default_context(cafile=certifi.where())
         self._session: aiohttp.ClientSession | None = None
         self._environment_proxies = urllib.request.getproxies_environment()
-        self._proxies: dict[tuple[str, str, int | None], ProxyChoice] = {}
+        self._proxies: dict[tuple[str, str | None, int | None], ProxyChoice] = {}
 
-    def _proxy_for(self, url: httpx.URL) -> ProxyChoice:
-        key = (url.scheme, url.host, url.port)
+    @property
+    def closed(self) -> bool:
+        return self._session is None or self._session.closed
+
+    def _proxy_for(self, url: URL) -> ProxyChoice:
+        key = (url.scheme, url.host, url.explicit_port)
         proxy = self._proxies.get(key)
         if proxy is None:
             if len(self._proxies) >= MAX_REMEMBERED_PROXY_CHOICES:
@@ -168,87 +274,72 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=self._limits.max_connections or 0,
-            keepalive_timeout=self._limits.keepalive_expiry or 5.0,
-            ssl=self._ssl,
+            limit=self._max_connections, keepalive_timeout=self._keepalive, ssl=self._ssl
         )
         return aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,  # httpx decodes Content-Encoding itself
+            auto_decompress=False,  # decode_body, under the size limit
             trust_env=False,  # proxies: _proxy_for
-            # httpx sends its own User-Agent, Accept and Accept-Encoding.
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+            timeout=self._timeout,
+            headers={"User-Agent": _user_agent(), "Accept-Encoding": ACCEPT_ENCODING},
         )
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme not in ("http", "https"):
-            msg = f"unsupported URL scheme {request.url.scheme!r}"
-            raise httpx.UnsupportedProtocol(msg, request=request)
-        if self._session is None or self._session.closed:
-            self._session = self._open()
-        body = await request.aread()
-        proxy = self._proxy_for(request.url)
-        timeouts = request.extensions.get("timeout", {})
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=timeouts.get("pool"),
-            sock_connect=timeouts.get("connect"),
-            sock_read=timeouts.get("read"),
-        )
-        sent = CIMultiDict(
-            (key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw
-        )
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Answer:
+        """Send one request and read its whole answer."""
+        target = URL(url)
+        if target.scheme not in ("http", "https"):
+            raise UnsupportedSchemeError("only http and https URLs are sent")
+        session = self._session
+        if session is None or session.closed:
+            session = self._session = self._open()
+        proxy = self._proxy_for(target)
+        sent: Mapping[str, str] | None = headers
         proxy_headers = proxy.headers
-        if proxy_headers and request.url.scheme == "http":
+        if proxy_headers and target.scheme == "http":
             # A plain-HTTP request goes to the proxy as it is (no CONNECT), so the proxy's
             # credentials go with it; aiohttp sends proxy_headers only with a CONNECT.
-            sent.update(proxy_headers)
+            sent = {**(headers or {}), **proxy_headers}
             proxy_headers = None
         try:
-            async with self._session.request(
-                request.method,
-                str(request.url),
+            async with session.request(
+                method,
+                target,
                 headers=sent,
-                data=body or None,
-                allow_redirects=False,  # httpx decides on redirects
-                timeout=timeout,
+                data=body,
+                allow_redirects=False,
                 proxy=proxy.url,
                 proxy_headers=proxy_headers,
             ) as answer:
-                chunks = await self._read_body(answer, request)
+                raw = await self._read_body(answer)
                 status = answer.status
-                headers = list(answer.raw_headers)
-                reason = answer.reason
+                received = answer.headers
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise map_error(exc, request) from exc
-        extensions: dict[str, object] = {"http_version": b"HTTP/1.1"}
-        if reason:
-            extensions["reason_phrase"] = reason.encode("latin-1", errors="replace")
-        return httpx.Response(
-            status,
-            headers=headers,
-            stream=_Chunks(chunks),
-            request=request,
-            extensions=extensions,
-        )
+            raise _mapped(exc) from exc
+        coding = received.get("Content-Encoding")
+        if coding:
+            raw = decode_body(raw, coding, limit=self._max_body)
+        return Answer(status=status, headers=received, body=raw)
 
-    async def _read_body(
-        self, answer: aiohttp.ClientResponse, request: httpx.Request
-    ) -> list[bytes]:
+    async def _read_body(self, answer: aiohttp.ClientResponse) -> bytes:
         limit = self._max_body
         if limit is not None and (answer.content_length or 0) > limit:
-            msg = f"the answer's body is {answer.content_length} bytes, over {limit}"
-            raise ResponseTooLargeError(msg, request=request)
+            raise ResponseTooLargeError(f"the answer's body is longer than {limit} bytes")
         chunks: list[bytes] = []
         size = 0
         async for chunk in answer.content.iter_chunked(CHUNK_BYTES):
             size += len(chunk)
             if limit is not None and size > limit:
-                msg = f"the answer's body runs over {limit} bytes"
-                raise ResponseTooLargeError(msg, request=request)
+                raise ResponseTooLargeError(f"the answer's body runs over {limit} bytes")
             chunks.append(chunk)
-        return chunks
+        return b"".join(chunks)
 
     async def aclose(self) -> None:
         if self._session is not None:
