@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from honnin.auth.tokens import Principal
 from honnin.errors import HonninError
-from honnin.gateway.dependencies import Session, require_scope
+from honnin.gateway.dependencies import require_scope
 from honnin.inquiries.errors import InvalidCallbackError
 from honnin.inquiries.schemas import (
     InquiryCreate,
@@ -45,7 +45,6 @@ Inquiries = Annotated[InquiryService, Depends(inquiry_service)]
 async def create_inquiry(
     body: InquiryCreate,
     response: Response,
-    session: Session,
     inquiries: Inquiries,
     principal: Annotated[Principal, Depends(require_scope("inquiries:write"))],
     idempotency_key: Annotated[
@@ -54,7 +53,6 @@ async def create_inquiry(
 ) -> InquiryCreated:
     """Start an inquiry; send the user to ``authorization_url`` to consent at their bank."""
     created = await inquiries.create(
-        session,
         enterprise_id=principal.enterprise_id,
         bank_id=body.bank_id,
         purpose=body.purpose,
