@@ -141,10 +141,13 @@ async def test_a_broken_answer_is_a_protocol_error(reply: bytes) -> None:
         await http.aclose()
 
 
-async def test_only_http_and_https_are_sent() -> None:
+@pytest.mark.parametrize(
+    "url", ["ftp://127.0.0.1/file", "http://127.0.0.1:99999/", "http:///no-host", "/kyc"]
+)
+async def test_only_http_and_https_urls_with_a_host_are_sent(url: str) -> None:
     http = client()
     with pytest.raises(UnsupportedSchemeError):
-        await http.request("GET", "ftp://127.0.0.1/file")
+        await http.request("GET", url)
     assert http.closed  # refused before any connection pool was made
 
 
@@ -180,7 +183,7 @@ async def test_the_connector_reports_each_failure_with_its_own_code() -> None:
                 await connector.metadata(momiji_connection(url))
         assert broken.value.code == "bank_unreachable"
         async with raw_server(ftp_endpoint) as (url, _):
-            with pytest.raises(BankProtocolError, match="not http or https"):
+            with pytest.raises(BankProtocolError, match="not an http or https URL"):
                 await connector.fetch_kyc(momiji_connection(url), access_token="t")
     finally:
         await connector.aclose()

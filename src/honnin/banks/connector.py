@@ -311,7 +311,7 @@ class BankConnector:
             ) from exc
         except UnsupportedSchemeError as exc:
             raise BankProtocolError(
-                f"{connection.bank_id}: the bank named an endpoint that is not http or https"
+                f"{connection.bank_id}: the bank named an endpoint that is not an http or https URL"
             ) from exc
         except TransportError as exc:
             raise BankUnreachableError(

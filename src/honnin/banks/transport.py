@@ -107,7 +107,7 @@ class DecodingError(TransportError):
 
 
 class UnsupportedSchemeError(TransportError):
-    """The URL is not ``http`` or ``https``."""
+    """The URL is not an ``http`` or ``https`` URL with a host."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,8 +294,11 @@ class BankHttp:
         body: bytes | None = None,
     ) -> Answer:
         """Send one request and read its whole answer."""
-        target = URL(url)
-        if target.scheme not in ("http", "https"):
+        try:
+            target = URL(url)
+        except (ValueError, TypeError) as exc:  # e.g. a port out of range
+            raise UnsupportedSchemeError("not a URL this client can send to") from exc
+        if target.scheme not in ("http", "https") or not target.host:
             raise UnsupportedSchemeError("only http and https URLs are sent")
         session = self._session
         if session is None or session.closed:
