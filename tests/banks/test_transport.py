@@ -8,6 +8,8 @@ import base64
 import gzip
 import json
 import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from hypothesis import given
@@ -45,6 +47,18 @@ def client(*, timeout: float = 5.0, max_body_bytes: int | None = None) -> BankHt
         timeout_seconds=timeout,
         max_body_bytes=max_body_bytes,
     )
+
+
+@asynccontextmanager
+async def open_client(
+    *, timeout_seconds: float = 5.0, max_body_bytes: int | None = None
+) -> AsyncIterator[BankHttp]:
+    """A client closed when the test leaves it, whatever happened."""
+    http = client(timeout=timeout_seconds, max_body_bytes=max_body_bytes)
+    try:
+        yield http
+    finally:
+        await http.aclose()
 
 
 async def test_a_request_and_its_answer_cross_intact_over_one_kept_alive_connection() -> None:
@@ -93,12 +107,9 @@ async def test_a_request_and_its_answer_cross_intact_over_one_kept_alive_connect
 
 
 async def test_a_refused_connection_is_a_connect_error() -> None:
-    http = client()
-    try:
+    async with open_client() as http:
         with pytest.raises(ConnectError):
             await http.request("GET", f"http://127.0.0.1:{free_port()}/")
-    finally:
-        await http.aclose()
 
 
 async def test_no_answer_within_the_timeout_is_a_timeout() -> None:
@@ -106,13 +117,9 @@ async def test_no_answer_within_the_timeout_is_a_timeout() -> None:
         await read_request(reader)
         await asyncio.sleep(5)
 
-    http = client(timeout=0.2)
-    try:
-        async with raw_server(handler) as (url, _):
-            with pytest.raises(TransportTimeoutError):
-                await http.request("GET", f"{url}/slow")
-    finally:
-        await http.aclose()
+    async with open_client(timeout_seconds=0.2) as http, raw_server(handler) as (url, _):
+        with pytest.raises(TransportTimeoutError):
+            await http.request("GET", f"{url}/slow")
 
 
 @pytest.mark.parametrize(
@@ -132,13 +139,9 @@ async def test_a_broken_answer_is_a_protocol_error(reply: bytes) -> None:
         writer.write(reply)
         await writer.drain()
 
-    http = client()
-    try:
-        async with raw_server(handler) as (url, _):
-            with pytest.raises(ProtocolError):
-                await http.request("GET", f"{url}/")
-    finally:
-        await http.aclose()
+    async with open_client() as http, raw_server(handler) as (url, _):
+        with pytest.raises(ProtocolError):
+            await http.request("GET", f"{url}/")
 
 
 @pytest.mark.parametrize(
@@ -265,16 +268,13 @@ async def test_a_body_over_the_limit_is_refused_whether_declared_or_streamed() -
         await read_request(reader)
         await answer(writer, b"HTTP/1.1 200 OK\r\n", b"z" * limit)
 
-    http = client(max_body_bytes=limit)
-    try:
+    async with open_client(max_body_bytes=limit) as http:
         for refuse in (declared, endless):
             async with raw_server(refuse) as (url, _):
                 with pytest.raises(ResponseTooLargeError, match=str(limit)):
                     await http.request("GET", f"{url}/")
         async with raw_server(at_the_limit) as (url, _):
             assert len((await http.request("GET", f"{url}/")).body) == limit
-    finally:
-        await http.aclose()
 
 
 async def test_a_chunked_body_is_read_whole() -> None:
@@ -286,12 +286,8 @@ async def test_a_chunked_body_is_read_whole() -> None:
         writer.write(b"0\r\n\r\n")
         await writer.drain()
 
-    http = client()
-    try:
-        async with raw_server(chunked) as (url, _):
-            received = await http.request("GET", f"{url}/")
-    finally:
-        await http.aclose()
+    async with open_client() as http, raw_server(chunked) as (url, _):
+        received = await http.request("GET", f"{url}/")
     assert received.body == b"c" * 8 * 0x4000
 
 
@@ -395,17 +391,14 @@ async def test_proxies_from_the_environment_are_used_and_bypassed_as_named(
     async with raw_server(proxy) as (proxy_url, _):
         monkeypatch.setenv("HTTP_PROXY", proxy_url.replace("http://", "http://ops:s%40fe@"))
         monkeypatch.setenv("NO_PROXY", "direct.example, .internal.example")
-        http = client()
-        # The environment is read when the client is made, not per request.
-        monkeypatch.delenv("HTTP_PROXY")
-        try:
+        async with open_client() as http:
+            # The environment is read when the client is made, not per request.
+            monkeypatch.delenv("HTTP_PROXY")
             proxied = await http.request("GET", "http://bank.example:8080/kyc?x=1")
             again = await http.request("GET", "http://bank.example:8080/token")
             for bypassed in ("http://direct.example/", "http://kyc.internal.example/"):
                 with pytest.raises(ConnectError):  # tried directly: no such host
                     await http.request("GET", bypassed)
-        finally:
-            await http.aclose()
     assert (proxied.status, proxied.body, again.body) == (200, b"via proxy", b"via proxy")
     assert [line for line, _ in seen] == [
         "GET http://bank.example:8080/kyc?x=1 HTTP/1.1",
