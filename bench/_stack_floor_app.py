@@ -50,8 +50,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 
-from honnin.banks.transport import BankHttp
 from honnin.db.engine import Database, first_row
+from honnin.http_client import OutboundHttp
 
 TOKEN = "stack-floor-token"
 
@@ -185,7 +185,7 @@ def create_app() -> FastAPI:
     by_state: dict[str, str] = {}
     through_httpx = os.environ.get("FLOOR_TRANSPORT") == "httpx"
     httpx_client = httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(max_connections=256))
-    bank_http = BankHttp(max_connections=256, keepalive_seconds=4.0, timeout_seconds=10.0)
+    bank_http = OutboundHttp(max_connections=256, keepalive_seconds=4.0, timeout_seconds=10.0)
 
     async def bank_json(url: str, headers: dict[str, str], form: dict[str, str] | None) -> Any:
         if through_httpx:

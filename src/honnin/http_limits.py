@@ -1,4 +1,5 @@
-"""Bounded reads of HTTP answers from parties Honnin does not run: banks, peer logs, witnesses.
+"""Bounded reads of httpx answers from parties Honnin does not run: peer logs and witnesses
+(the ledger). Bank calls and webhooks go through ``honnin.http_client`` instead.
 
 httpx reads a whole body into memory, and a small compressed body (RFC 9110 §8.4
 ``Content-Encoding``) can decode to gigabytes. A caller that sends with ``stream=True``

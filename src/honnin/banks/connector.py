@@ -35,10 +35,10 @@ from honnin.banks.errors import (
     BankTimeoutError,
     BankUnreachableError,
 )
-from honnin.banks.transport import (
+from honnin.http_client import (
     Answer,
-    BankHttp,
     DecodingError,
+    OutboundHttp,
     ResponseTooLargeError,
     TransportError,
     TransportTimeoutError,
@@ -73,7 +73,7 @@ class BankConnector:
         self._redirect_uri = redirect_uri
         self._timeout_seconds = timeout_seconds
         self._auth: dict[str, tuple[tuple[str | None, ...], ClientAuth]] = {}
-        self._http: dict[str, BankHttp] = {}
+        self._http: dict[str, OutboundHttp] = {}
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
         self._jwks: dict[str, tuple[float, KeySet]] = {}
         self._lock = asyncio.Lock()
@@ -318,12 +318,12 @@ class BankConnector:
                 f"{connection.bank_id}: connection to the bank failed ({type(exc).__name__})"
             ) from exc
 
-    def _client(self, connection: BankConnection) -> BankHttp:
-        """The bank's connection pool (banks/transport.py): one per bank, shared by every
+    def _client(self, connection: BankConnection) -> OutboundHttp:
+        """The bank's connection pool (http_client.py): one per bank, shared by every
         user's requests, and so keeping no cookies."""
         client = self._http.get(connection.issuer)
         if client is None:
-            client = self._http[connection.issuer] = BankHttp(
+            client = self._http[connection.issuer] = OutboundHttp(
                 max_connections=POOL_CONNECTIONS,
                 keepalive_seconds=POOL_KEEPALIVE_SECONDS,
                 timeout_seconds=self._timeout_seconds,

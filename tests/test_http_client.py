@@ -1,5 +1,6 @@
-"""The banks' HTTP client (banks/transport.py) against real loopback servers: what goes on
-the wire, what comes back, and which error each kind of failure becomes."""
+"""The outbound HTTP client (http_client.py: bank calls, webhooks) against real loopback
+servers: what goes on the wire, what comes back, and which error each kind of failure
+becomes."""
 
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ from honnin.banks.errors import (
     BankTimeoutError,
     BankUnreachableError,
 )
-from honnin.banks.transport import (
+from honnin.http_client import (
     ACCEPT_ENCODING,
-    BankHttp,
     ConnectError,
     DecodingError,
+    OutboundHttp,
     ProtocolError,
     ResponseTooLargeError,
     TransportTimeoutError,
@@ -40,8 +41,8 @@ from support.rawhttp import answer, each_request, endless_chunks, raw_server, re
 from support.server import free_port
 
 
-def client(*, timeout: float = 5.0, max_body_bytes: int | None = None) -> BankHttp:
-    return BankHttp(
+def client(*, timeout: float = 5.0, max_body_bytes: int | None = None) -> OutboundHttp:
+    return OutboundHttp(
         max_connections=10,
         keepalive_seconds=5.0,
         timeout_seconds=timeout,
@@ -52,7 +53,7 @@ def client(*, timeout: float = 5.0, max_body_bytes: int | None = None) -> BankHt
 @asynccontextmanager
 async def open_client(
     *, timeout_seconds: float = 5.0, max_body_bytes: int | None = None
-) -> AsyncIterator[BankHttp]:
+) -> AsyncIterator[OutboundHttp]:
     """A client closed when the test leaves it, whatever happened."""
     http = client(timeout=timeout_seconds, max_body_bytes=max_body_bytes)
     try:
@@ -104,6 +105,33 @@ async def test_a_request_and_its_answer_cross_intact_over_one_kept_alive_connect
     assert second.status == 201
     assert connections == [1]
     assert http.closed
+
+
+async def test_without_its_body_an_answer_gives_its_status_and_an_empty_body() -> None:
+    """What the webhook dispatcher asks for: a whole empty answer keeps its connection;
+    one with a body, even one that never ends, gives its status at once and its
+    connection is closed, not read to the end."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async for request in each_request(reader):
+            if request[0].startswith("POST /empty"):
+                await answer(writer, b"HTTP/1.1 204 No Content\r\n", b"")
+            else:
+                await endless_chunks(writer, b"HTTP/1.1 200 OK\r\n", b"ok " * 5000)
+                return
+
+    async with open_client() as http, raw_server(handler) as (url, connections):
+        for _ in range(2):
+            empty = await http.request("POST", f"{url}/empty", body=b"{}", read_body=False)
+            assert (empty.status, empty.body) == (204, b"")
+        assert connections == [1]
+        flooded = await asyncio.wait_for(
+            http.request("POST", f"{url}/flood", body=b"{}", read_body=False), 60
+        )
+        assert (flooded.status, flooded.body) == (200, b"")
+        again = await http.request("POST", f"{url}/empty", body=b"{}", read_body=False)
+        assert again.status == 204
+        assert connections == [2]  # the flooded connection was not reused
 
 
 async def test_a_refused_connection_is_a_connect_error() -> None:

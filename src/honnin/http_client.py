@@ -1,24 +1,28 @@
-"""HTTP/1.1 to the banks (RFC 9110, RFC 9112) on aiohttp's client.
+"""HTTP/1.1 out of the platform (RFC 9110, RFC 9112) on aiohttp's client: the bank
+connector's discovery, key set, PAR, token and KYC requests, and the webhooks delivered
+to enterprises (inquiries/webhooks.py).
 
-The bank connector sends its discovery, key set, PAR, token and KYC requests through
-:class:`BankHttp`. aiohttp parses HTTP in C and pools connections per host without
-scanning them (httpx's own pool cost more CPU per request the more connections it held).
-Until the eleventh round of the inquiry benchmark (docs/benchmarks.md) the connector
-sent through httpx with aiohttp underneath as httpx's transport; httpx's request and
-response models, auth flow, cookie jar and decoders then cost about as much CPU again as
-aiohttp itself (0.45-0.55 against 0.22-0.24 ms a request with 100 in flight). Client
-authentication is still Authlib's, through its pure ``ClientAuth.prepare`` (connector).
+aiohttp parses HTTP in C and pools connections per host without scanning them (httpx's
+own pool cost more CPU per request the more connections it held). Until the eleventh
+round of the inquiry benchmark (docs/benchmarks.md) the connector sent through httpx with
+aiohttp underneath as httpx's transport; httpx's request and response models, auth flow,
+cookie jar and decoders then cost about as much CPU again as aiohttp itself (0.45-0.55
+against 0.22-0.24 ms a request with 100 in flight); the webhooks went through httpx's own
+pure-Python transport until the twelfth. Client authentication to the banks is still
+Authlib's, through its pure ``ClientAuth.prepare`` (connector).
 
 What is kept of a general client, and why:
 
-* the answer is read whole before :meth:`BankHttp.request` returns, so its connection
+* the answer is read whole before :meth:`OutboundHttp.request` returns, so its connection
   goes back to the pool at once; the read stops past ``max_body_bytes`` as sent
   (:class:`ResponseTooLargeError`): a bank that answers with an endless or enormous body
-  must not fill the platform's memory;
+  must not fill the platform's memory. A caller that needs only the status (a webhook's
+  receiver) asks for no body: none is read, and the connection is kept only if the
+  whole answer had already arrived (a 204 has); otherwise it is closed;
 * ``Content-Encoding`` ``gzip`` and ``deflate`` (RFC 9110 §8.4.1, the codings offered in
   ``Accept-Encoding``) are decoded under the same limit (:func:`decode_body`): a small
   compressed body can decode to gigabytes;
-* no cookies (a bank's cookies belong to no one user here) and no redirects (the caller
+* no cookies (a server's cookies belong to no one user here) and no redirects (the caller
   refuses a 3xx as it refuses any status it does not expect);
 * proxies from the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``, credentials
   in the proxy's URL) as they were when the client was made, as urllib and httpx read
@@ -27,7 +31,7 @@ What is kept of a general client, and why:
   in the inquiry benchmark.)
 
 Every failure is one of this module's :class:`TransportError` subclasses; the connector
-names the bank and gives each its stable code. Messages carry nothing the bank sent.
+names the bank and gives each its stable code. Messages carry nothing the server sent.
 """
 
 from __future__ import annotations
@@ -49,10 +53,10 @@ from yarl import URL
 
 __all__ = [
     "Answer",
-    "BankHttp",
     "ConnectError",
     "DecodingError",
     "NetworkError",
+    "OutboundHttp",
     "ProtocolError",
     "ProxyChoice",
     "ResponseTooLargeError",
@@ -226,7 +230,7 @@ def _mapped(error: Exception) -> TransportError:
     return NetworkError(f"the connection failed ({name})")  # reset, broken pipe, others
 
 
-class BankHttp:
+class OutboundHttp:
     """One connection pool (an aiohttp session), made on the first request: aiohttp binds
     it to the running event loop.
 
@@ -293,8 +297,10 @@ class BankHttp:
         *,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        read_body: bool = True,
     ) -> Answer:
-        """Send one request and read its whole answer."""
+        """Send one request and read its whole answer (``read_body=False``: its status and
+        headers, and an empty body whatever was sent)."""
         try:
             target = URL(url)
         except (ValueError, TypeError) as exc:  # e.g. a port out of range
@@ -322,13 +328,13 @@ class BankHttp:
                 proxy=proxy.url,
                 proxy_headers=proxy_headers,
             ) as answer:
-                raw = await self._read_body(answer)
+                raw = await self._read_body(answer) if read_body else b""
                 status = answer.status
                 received = answer.headers
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _mapped(exc) from exc
         coding = received.get("Content-Encoding")
-        if coding:
+        if coding and read_body:
             raw = decode_body(raw, coding, limit=self._max_body)
         return Answer(status=status, headers=received, body=raw)
 
