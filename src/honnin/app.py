@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -40,6 +39,7 @@ from honnin.gateway.policies import install_gateway
 from honnin.gateway.problems import install_problem_handlers
 from honnin.gateway.service import build_gateway
 from honnin.gc_tuning import with_young_collection_threshold
+from honnin.http_client import OutboundHttp
 from honnin.inquiries import api as inquiries_api
 from honnin.inquiries.service import (
     Admission,
@@ -49,7 +49,7 @@ from honnin.inquiries.service import (
     ReceiptIssuer,
 )
 from honnin.inquiries.webhooks import WebhookDispatcher
-from honnin.inquiries.worker import MaintenanceLoop
+from honnin.inquiries.worker import DeliveryLoop, MaintenanceLoop
 from honnin.ledger.api import router as ledger_router
 from honnin.ledger.service import build_ledger_service
 from honnin.logging import configure_logging
@@ -62,6 +62,10 @@ from honnin.verifications import api as verifications_api
 from honnin.verifications import console as verifications_console
 from honnin.verifications.service import create_verification_service
 from honnin.verifications.worker import VerificationMaintenance
+
+# Idle webhook connections close after this: before common servers' own 5 s idle limit,
+# so a delivery rarely meets a connection the receiver is closing.
+WEBHOOK_KEEPALIVE_SECONDS = 4.0
 
 API_DESCRIPTION = """\
 Honnin identity-confirmation platform.
@@ -145,7 +149,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await key_store.ensure_current()
-        broker.maintenance.start()
+        broker.start()
         verifications.start_pool()
         verification_maintenance.start()
         trace_ledger = start_ledger_publisher(
@@ -163,11 +167,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 trace_ledger.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await trace_ledger
-            await broker.maintenance.stop()
+            await broker.stop()
             await verification_maintenance.stop()
             verifications.stop_pool()
-            await broker.connector.aclose()
-            await broker.webhook_http.aclose()
+            await broker.aclose()
             await gateway.aclose()
             await ledger.aclose()
             await database.dispose()
@@ -196,6 +199,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         inquiries=broker.inquiries,
         webhooks=broker.dispatcher,
         maintenance=broker.maintenance,
+        deliveries=broker.deliveries,
         bank_connections=BankConnectionService(
             key_ring=key_ring, audit=audit, on_change=profiles.invalidate
         ),
@@ -264,7 +268,22 @@ class _Broker:
     inquiries: InquiryService
     dispatcher: WebhookDispatcher
     maintenance: MaintenanceLoop
-    webhook_http: httpx.AsyncClient
+    deliveries: DeliveryLoop
+    webhook_http: OutboundHttp
+
+    def start(self) -> None:
+        self.maintenance.start()
+        self.deliveries.start()
+
+    async def stop(self) -> None:
+        """Stop the background loops (each lets its work in progress finish)."""
+        await self.maintenance.stop()
+        await self.deliveries.stop()
+
+    async def aclose(self) -> None:
+        """Close the outbound connection pools, once the loops have stopped."""
+        await self.connector.aclose()
+        await self.webhook_http.aclose()
 
 
 def _build_broker(
@@ -286,7 +305,11 @@ def _build_broker(
         timeout_seconds=settings.bank_http_timeout_seconds,
     )
     webhook_secret = settings.webhook_secret.get_secret_value().encode()
-    webhook_http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+    webhook_http = OutboundHttp(
+        max_connections=settings.webhook_max_in_flight,
+        keepalive_seconds=WEBHOOK_KEEPALIVE_SECONDS,
+        timeout_seconds=settings.webhook_timeout_seconds,
+    )
     wake = asyncio.Event()
     inquiries = InquiryService(
         database=database,
@@ -316,6 +339,11 @@ def _build_broker(
         inquiries=inquiries,
         dispatcher=dispatcher,
         interval_seconds=settings.maintenance_interval_seconds,
+    )
+    deliveries = DeliveryLoop(
+        dispatcher=dispatcher,
+        interval_seconds=settings.maintenance_interval_seconds,
+        max_in_flight=settings.webhook_max_in_flight,
         wake=wake,
     )
     return _Broker(
@@ -323,5 +351,6 @@ def _build_broker(
         inquiries=inquiries,
         dispatcher=dispatcher,
         maintenance=maintenance,
+        deliveries=deliveries,
         webhook_http=webhook_http,
     )

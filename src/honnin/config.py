@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     bank_http_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     maintenance_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Webhook deliveries in flight at once per process (each receiver gets at most as
+    # many connections).
+    webhook_max_in_flight: int = Field(default=32, ge=1, le=1024)
     # --- end inquiries settings ---
 
     # --- trace settings (owned by honnin.trace) ---

@@ -29,10 +29,19 @@ class WebhookReceiver:
     received: list[Received] = field(default_factory=list)
     fail_next: int = 0  # answer 500 to this many deliveries first
     flood_next: int = 0  # accept this many with a 200 whose body never ends
+    hold_next: int = 0  # answer this many only once `released` is set (a slow receiver)
+    released: threading.Event = field(default_factory=threading.Event)
+    arrived: int = 0  # requests that reached the receiver, held ones included
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
+        with self.lock:
+            self.arrived += 1
+            held = self.hold_next > 0
+            self.hold_next -= held
+        if held:  # the test sets `released` from its own thread
+            await asyncio.to_thread(self.released.wait)
         with self.lock:
             if self.fail_next > 0:
                 self.fail_next -= 1

@@ -68,13 +68,13 @@ async def test_webhook_delivery_is_traced_once(
         maintenance = broker.platform.app.state.maintenance
         for _ in range(3):
             await maintenance.run_once()
-        # The background loop, woken by the finished inquiry, may still be between
-        # sending the webhook and recording it; stopping lets that round finish.
-        await maintenance.stop()
+        # The delivery loop, woken by the finished inquiry, may still be between sending
+        # the webhook and recording it; stopping lets that delivery finish.
+        await broker.platform.app.state.deliveries.stop()
         assert len(receiver.received) == 1
         async with broker.platform.app.state.database.session() as session:
             kinds = await trace_kinds(session, object_id=result["id"])
-    # The background loop may deliver the webhook before or after the result is read.
+    # The delivery loop may deliver the webhook before or after the result is read.
     assert Counter(kinds) == Counter(
         ["inquiry.created", "consent.given", "bank.fetched", "delivered", "webhook.delivered"]
     )

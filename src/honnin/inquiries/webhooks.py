@@ -1,38 +1,101 @@
 """Delivery of the webhook outbox (Standard Webhooks signatures, retries with backoff).
 
-Rows are claimed by pushing ``next_attempt_at`` forward by a lease (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL, so several processes share the work), sent outside any
-transaction, then marked delivered, rescheduled or dead. A crash mid-send only delays the
-retry until the lease ends: delivery is at least once, and receivers deduplicate on
-``webhook-id``.
+Due rows are claimed by pushing ``next_attempt_at`` forward by a lease, in one guarded
+``UPDATE ... RETURNING`` (its due rows chosen ``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+so several processes share the work), sent outside any transaction, each on its own, and
+each attempt recorded by itself as soon as it ends: delivered, rescheduled or dead, with
+its trace event (one guarded write, :meth:`honnin.db.Database.write`). A slow receiver
+therefore holds up only its own deliveries. A crash mid-send only delays the retry until
+the lease ends: delivery is at least once, and receivers deduplicate on ``webhook-id``.
+
+Sending goes through :class:`honnin.http_client.OutboundHttp`; only the receiver's status
+counts and its body is never read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
 
-import httpx
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Table, and_, bindparam, select, update
 
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
 from honnin.db import Database
+from honnin.db.writes import GuardedWrite, NewRow
+from honnin.http_client import Answer, TransportError
 from honnin.inquiries import core
 from honnin.inquiries.models import WebhookDelivery
 from honnin.inquiries.service import EventSink, NullEventSink
 
-CLAIM_LEASE = timedelta(seconds=60)
+# How long a claimed delivery is left to its dispatcher before another may take it. It
+# outlasts a send (webhook_timeout_seconds is at most 60 s, per read) and its record.
+CLAIM_LEASE = timedelta(seconds=120)
+# Deliveries one round (deliver_due) claims and sends at most.
+ROUND_LIMIT = 50
+
+_D = cast("Table", WebhookDelivery.__table__)
+_ENTERPRISES = cast("Table", Enterprise.__table__)
 
 
-@dataclass(frozen=True)
-class _Claimed:
+class WebhookHttp(Protocol):
+    """What the dispatcher sends with (:class:`honnin.http_client.OutboundHttp`)."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        read_body: bool = True,
+    ) -> Answer: ...
+
+
+def _claim_statement(dialect: str) -> Any:
+    """Lease the due rows, oldest first, and return them. The due time and status are
+    checked again in the ``UPDATE`` itself: on PostgreSQL a row another dispatcher leased
+    meanwhile is re-read before the update and no longer qualifies; SQLite runs one
+    writing statement at a time."""
+    due = and_(_D.c.status == "pending", _D.c.next_attempt_at <= bindparam("b_now"))
+    chosen = select(_D.c.id).where(due).order_by(_D.c.next_attempt_at).limit(bindparam("b_limit"))
+    if dialect == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    return (
+        update(_D)
+        .where(_D.c.id.in_(chosen.scalar_subquery()), due)
+        .values(next_attempt_at=bindparam("b_lease"))
+        .returning(_D.c.id, _D.c.enterprise_id, _D.c.object_id, _D.c.payload, _D.c.attempts)
+    )
+
+
+_URLS = select(_ENTERPRISES.c.id, _ENTERPRISES.c.webhook_url).where(
+    _ENTERPRISES.c.id.in_(bindparam("b_ids", expanding=True))
+)
+# An attempt is recorded only while its claim holds: if the lease ran out and another
+# dispatcher leased the row again, that dispatcher's attempt is the one recorded.
+_RECORD = update(_D).where(
+    _D.c.id == bindparam("b_id"),
+    _D.c.status == "pending",
+    _D.c.next_attempt_at == bindparam("b_lease"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery leased until ``lease`` by this dispatcher."""
+
     id: str
     enterprise_id: str
+    object_id: str
     url: str | None
     body: bytes
     attempts: int
+    lease: datetime
 
 
 class WebhookDispatcher:
@@ -41,7 +104,7 @@ class WebhookDispatcher:
         *,
         database: Database,
         clock: Clock,
-        http: httpx.AsyncClient,
+        http: WebhookHttp,
         master_secret: bytes,
         events: EventSink | None = None,
     ) -> None:
@@ -50,63 +113,60 @@ class WebhookDispatcher:
         self._clock = clock
         self._http = http
         self._master_secret = master_secret
+        self._claim_statement = _claim_statement(database.dialect)
 
-    async def deliver_due(self, *, limit: int = 50) -> int:
-        """Send what is due now; returns how many were delivered."""
-        claimed = await self._claim(limit)
-        delivered = 0
-        for item in claimed:
-            error = await self._send(item) if item.url else "no webhook URL configured"
-            await self._record(item, error)
-            delivered += error is None
-        return delivered
+    async def deliver_due(self, *, limit: int = ROUND_LIMIT) -> int:
+        """Send what is due now, all at once, and wait for every attempt to be recorded;
+        returns how many were delivered."""
+        claimed = await self.claim(limit)
+        outcomes = await asyncio.gather(*(self.deliver(item) for item in claimed))
+        return sum(outcomes)
 
-    async def _claim(self, limit: int) -> list[_Claimed]:
+    async def claim(self, limit: int) -> list[Claimed]:
+        """Lease up to ``limit`` due deliveries (oldest first) for this dispatcher."""
+        if limit < 1:
+            return []
         now = self._clock.now()
-        async with self._database.transaction() as session:
-            query = (
-                select(WebhookDelivery, Enterprise.webhook_url)
-                .join(Enterprise, Enterprise.id == WebhookDelivery.enterprise_id)
-                .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
-                .order_by(WebhookDelivery.next_attempt_at)
-                .limit(limit)
-            )
-            if self._database.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
-            rows = (await session.execute(query)).all()
-            claimed = []
-            for delivery, url in rows:
-                # Guarded by the due time just read: SQLite has no FOR UPDATE, so two
-                # dispatchers may read the same row; only one of them moves its lease.
-                leased = await session.execute(
-                    update(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.id == delivery.id,
-                        WebhookDelivery.status == "pending",
-                        WebhookDelivery.next_attempt_at == delivery.next_attempt_at,
-                    )
-                    .values(next_attempt_at=now + CLAIM_LEASE)
-                    .execution_options(synchronize_session=False)
-                )
-                if leased.rowcount != 1:  # type: ignore[attr-defined]
-                    continue
-                claimed.append(
-                    _Claimed(
-                        id=delivery.id,
-                        enterprise_id=delivery.enterprise_id,
-                        url=url,
-                        body=json.dumps(delivery.payload, ensure_ascii=False).encode(),
-                        attempts=delivery.attempts,
-                    )
-                )
-            return claimed
+        lease = now + CLAIM_LEASE
+        statement = self._claim_statement
 
-    async def _send(self, item: _Claimed) -> str | None:
+        def lease_due(connection: Connection) -> list[Claimed]:
+            rows = connection.execute(
+                statement, {"b_now": now, "b_limit": limit, "b_lease": lease}
+            ).all()
+            if not rows:
+                return []
+            ids = sorted({row.enterprise_id for row in rows})
+            urls: dict[str, str | None] = {
+                row.id: row.webhook_url for row in connection.execute(_URLS, {"b_ids": ids})
+            }
+            return [
+                Claimed(
+                    id=row.id,
+                    enterprise_id=row.enterprise_id,
+                    object_id=row.object_id,
+                    url=urls.get(row.enterprise_id),
+                    body=json.dumps(row.payload, ensure_ascii=False).encode(),
+                    attempts=row.attempts,
+                    lease=lease,
+                )
+                for row in rows
+            ]
+
+        return await self._database.run(lease_due)
+
+    async def deliver(self, item: Claimed) -> bool:
+        """Send one claimed delivery and record the attempt; whether it was delivered."""
+        error = await self._send(item) if item.url else "no webhook URL configured"
+        await self._record(item, error)
+        return error is None
+
+    async def _send(self, item: Claimed) -> str | None:
         assert item.url is not None
         timestamp = int(self._clock.now().timestamp())
         secret = core.enterprise_webhook_secret(self._master_secret, item.enterprise_id)
         headers = {
-            "content-type": "application/json",
+            "Content-Type": "application/json",
             "webhook-id": item.id,
             "webhook-timestamp": str(timestamp),
             "webhook-signature": core.sign_webhook(
@@ -115,45 +175,35 @@ class WebhookDispatcher:
         }
         try:
             # Only the status counts; the receiver's body is never read, however long it is.
-            async with self._http.stream(
-                "POST", item.url, content=item.body, headers=headers
-            ) as response:
-                status = response.status_code
-        except httpx.HTTPError as exc:
-            return f"transport error: {type(exc).__name__}"
-        if 200 <= status < 300:
+            answer = await self._http.request(
+                "POST", item.url, headers=headers, body=item.body, read_body=False
+            )
+        except TransportError as exc:
+            return f"transport error: {exc}"
+        if 200 <= answer.status < 300:
             return None
-        return f"receiver answered HTTP {status}"
+        return f"receiver answered HTTP {answer.status}"
 
-    async def _record(self, item: _Claimed, error: str | None) -> None:
+    async def _record(self, item: Claimed, error: str | None) -> None:
         now = self._clock.now()
-        async with self._database.transaction() as session:
-            delivery = await session.get(WebhookDelivery, item.id)
-            if delivery is None:
-                return
-            delivery.attempts = item.attempts + 1
-            if error is None:
-                delivery.status = "delivered"
-                delivery.delivered_at = now
-                delivery.last_error = None
-                await self._events.record(
-                    session,
-                    kind="webhook.delivered",
-                    object_id=delivery.object_id,
-                    enterprise_id=delivery.enterprise_id,
-                    outcome="delivered",
-                )
-                return
-            delivery.last_error = error[:200]
-            delay = core.next_retry_delay(delivery.attempts)
+        attempts = item.attempts + 1
+        values: dict[str, Any] = {"b_id": item.id, "b_lease": item.lease, "attempts": attempts}
+        then: Sequence[NewRow | None] = ()
+        if error is None:
+            values |= {"status": "delivered", "delivered_at": now, "last_error": None}
+            then = (self._event(item, kind="webhook.delivered", outcome="delivered"),)
+        else:
+            values["last_error"] = error[:200]
+            delay = core.next_retry_delay(attempts)
             if delay is None:
-                delivery.status = "dead"
-                await self._events.record(
-                    session,
-                    kind="webhook.failed",
-                    object_id=delivery.object_id,
-                    enterprise_id=delivery.enterprise_id,
-                    outcome="dead",
-                )
+                values["status"] = "dead"
+                then = (self._event(item, kind="webhook.failed", outcome="dead"),)
             else:
-                delivery.next_attempt_at = now + delay
+                values["next_attempt_at"] = now + delay
+        rows = [row for row in then if row is not None]
+        await self._database.write(GuardedWrite(_RECORD, values, rows))
+
+    def _event(self, item: Claimed, *, kind: str, outcome: str) -> NewRow | None:
+        return self._events.event_row(
+            kind=kind, object_id=item.object_id, enterprise_id=item.enterprise_id, outcome=outcome
+        )
