@@ -2,8 +2,8 @@
 
 ``honnin bench inquiry [-o flows=400] [-o concurrency=100] [-o rate=R] [-o latency_ms=20]
 [-o bank=momiji_rest] [-o database_url=postgresql+asyncpg://...] [-o workers=1]
-[-o keep=1] [-o against=PATH -o slices=8]`` (keep: keep the work directory with the
-processes' log). A PostgreSQL ``database_url`` names the server: the run creates a
+[-o webhooks=1] [-o keep=1] [-o against=PATH -o slices=8]`` (keep: keep the work directory
+with the processes' log). A PostgreSQL ``database_url`` names the server: the run creates a
 database of its own there and drops it afterwards (bench/_scratch.py).
 
 ``against`` compares two versions of the platform in one run: a second platform runs from
@@ -28,6 +28,13 @@ latency is mostly queueing. Open loop (``rate``): flows arrive at ``rate`` per s
 ones are done; a flow's latency counts from its scheduled arrival, so time spent waiting
 for a slot is not hidden (no coordinated omission). Below saturation this is the latency
 the platform adds to one flow at that load.
+
+With ``webhooks=1`` the enterprise has a webhook URL: a receiver in this process (aiohttp
+on loopback) checks each delivery's Standard Webhooks signature, and a flow through Honnin
+ends only when its result has been read *and* its signed webhook has arrived. The figures
+then include the outbox (claim, send, record) and report how long after the callback each
+webhook arrived (``webhook_lag_ms``); a missing, unsigned or repeated delivery fails the run
+or is counted.
 
 Baseline, in the same run against the same bank: the same user steps and the same
 token + KYC calls made directly by a client, without Honnin. "Added" latency is the
@@ -61,8 +68,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+from aiohttp import web
 
 from honnin.bench_runner import load
+from honnin.inquiries import core
 from honnin.ledger.note import SIG_COSIGNATURE_V1, SIG_ED25519, Signer
 from honnin.sandbox.banks import complete_authorization
 from honnin.sandbox.banks.agent import AgentResponse, UserAgent
@@ -78,6 +87,9 @@ ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
 BANK_SECRET = "bench-bank-secret-0123456789abcdef"
 HONNIN = str(Path(sys.executable).parent / "honnin")
 scratch_database = load("_scratch").scratch_database
+# How long a flow waits for its webhook before the run fails (the outbox's first retry
+# comes after 5 s; a delivery this late is a failure, not a figure).
+WEBHOOK_WAIT_S = 30.0
 
 
 def _cause(log: Path | None) -> str:
@@ -212,11 +224,68 @@ async def _run_arrivals(
     return loop.time() - started, latencies, most
 
 
+class WebhookSink:
+    """The enterprise's webhook receiver: checks each delivery's signature and hands it to
+    the flow waiting for that inquiry (whichever comes first, the webhook or the wait)."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.secret = b""
+        self.arrived: dict[str, asyncio.Future[float]] = {}
+        self.repeated = 0
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self._receive)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        port = _port()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}/hook"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _slot(self, inquiry_id: str) -> asyncio.Future[float]:
+        if inquiry_id not in self.arrived:
+            self.arrived[inquiry_id] = asyncio.get_running_loop().create_future()
+        return self.arrived[inquiry_id]
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        if not core.verify_webhook(
+            secret=self.secret, headers=headers, body=body, now=int(time.time())
+        ):
+            return web.Response(status=400, text="bad signature")
+        slot = self._slot(json.loads(body)["data"]["inquiry_id"])
+        if slot.done():
+            self.repeated += 1  # at least once: a receiver deduplicates on webhook-id
+        else:
+            slot.set_result(time.perf_counter())
+        return web.Response(status=204)
+
+    async def wait(self, inquiry_id: str) -> float:
+        """When the inquiry's webhook arrived (``time.perf_counter``)."""
+        return await asyncio.wait_for(asyncio.shield(self._slot(inquiry_id)), WEBHOOK_WAIT_S)
+
+
 class Bench:
-    def __init__(self, *, bank: str, bank_url: str, honnin_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        bank: str,
+        bank_url: str,
+        honnin_url: str,
+        webhooks: WebhookSink | None = None,
+    ) -> None:
         self.bank = bank
         self.bank_url = bank_url
         self.honnin_url = honnin_url
+        self.webhooks = webhooks
+        self.webhook_lags: list[float] = []
         # Setup only (operator API, token, bank discovery); the measured flows use the agent.
         self.http = httpx.AsyncClient(timeout=60)
         self.agent = UserAgent(timeout=60)
@@ -247,7 +316,10 @@ class Bench:
                 },
             )
         ).raise_for_status()
-        created = await post(f"{url}/admin/v1/enterprises", json={"name": "Bench"}, headers=admin)
+        enterprise_body = {"name": "Bench"}
+        if self.webhooks is not None:
+            enterprise_body["webhook_url"] = self.webhooks.url
+        created = await post(f"{url}/admin/v1/enterprises", json=enterprise_body, headers=admin)
         created.raise_for_status()
         enterprise = created.json()
         (
@@ -271,10 +343,19 @@ class Bench:
             auth=(creds["client_id"], creds["client_secret"]),
         )
         self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        if self.webhooks is not None:
+            secret = (await self.http.get(f"{url}/v1/webhook-secret", headers=self.headers)).json()
+            self.webhooks.secret = base64.b64decode(secret["secret"].removeprefix("whsec_"))
         metadata = (
             await self.http.get(f"{self.bank_url}/.well-known/oauth-authorization-server")
         ).json()
         self.metadata = metadata
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.agent.aclose()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
 
     # The measured flows send every request with the lean agent, the enterprise's API calls
     # included: a general client's own CPU (httpx: about 1 ms a request, and its pool scans
@@ -298,6 +379,7 @@ class Bench:
             inquiry["authorization_url"], username="sato", http=self.agent
         )
         finished = await self.agent.request("GET", callback)
+        called_back = time.perf_counter()
         if finished.status != 303:
             msg = f"callback answered {finished.status}"
             raise RuntimeError(msg)
@@ -311,6 +393,13 @@ class Bench:
         if result["status"] != "completed":
             msg = f"inquiry ended {result['status']}: {result['failure_code']}"
             raise RuntimeError(msg)
+        if self.webhooks is not None:
+            try:
+                arrived = await self.webhooks.wait(inquiry["id"])
+            except TimeoutError:
+                msg = f"no webhook for {inquiry['id']} within {WEBHOOK_WAIT_S} s"
+                raise RuntimeError(msg) from None
+            self.webhook_lags.append(arrived - called_back)
 
     async def direct(self) -> None:
         verifier = secrets.token_urlsafe(48)
@@ -361,6 +450,14 @@ class Bench:
             200,
             "KYC",
         )
+
+
+async def _sink(wanted: bool) -> WebhookSink | None:
+    if not wanted:
+        return None
+    sink = WebhookSink()
+    await sink.start()
+    return sink
 
 
 def _json(response: AgentResponse, status: int, what: str) -> dict[str, Any]:
@@ -455,6 +552,13 @@ def _slices(option: str) -> int:
     return int(option)
 
 
+def _flag(option: str, name: str) -> bool:
+    if option not in {"0", "1"}:
+        msg = f"{name} must be 0 or 1, got {option!r}"
+        raise ValueError(msg)
+    return option == "1"
+
+
 def run(**options: str) -> dict[str, Any]:
     server = options.get("database_url", "")
     with (
@@ -479,6 +583,7 @@ def _run(**options: str) -> dict[str, Any]:
         msg = f"against={against} is not a source directory with the honnin package"
         raise ValueError(msg)
     slices = _slices(options.get("slices", "8"))
+    webhooks = _flag(options.get("webhooks", "0"), "webhooks")
     workdir = Path(tempfile.mkdtemp(prefix="honnin-bench-inquiry-"))
     database_url = options.get("database_url") or f"sqlite+aiosqlite:///{workdir / 'honnin.db'}"
     bank_port, honnin_port, against_port = _port(), _port(), _port()
@@ -561,6 +666,7 @@ def _run(**options: str) -> dict[str, Any]:
                     concurrency=concurrency,
                     slices=slices,
                     database_url=database_url,
+                    webhooks=webhooks,
                 )
             )
         return _run_event_loop(
@@ -576,6 +682,7 @@ def _run(**options: str) -> dict[str, Any]:
                 database_url=database_url,
                 workers=workers,
                 pids=pids,
+                webhooks=webhooks,
             )
         )
     finally:
@@ -603,11 +710,12 @@ async def _compare(
     concurrency: int,
     slices: int,
     database_url: str,
+    webhooks: bool,
 ) -> dict[str, Any]:
     """Alternate the load between this platform and the one ``against`` names."""
     benches: dict[str, Bench] = {}
     for name, url in urls.items():
-        bench = Bench(bank=bank, bank_url=bank_url, honnin_url=url)
+        bench = Bench(bank=bank, bank_url=bank_url, honnin_url=url, webhooks=await _sink(webhooks))
         bench.callback = f"{url}/broker/callback"
         await bench.setup()
         # Warm-up within the flow-control caps the run was started with (2 x concurrency).
@@ -636,8 +744,7 @@ async def _compare(
                 }
             )
     for bench in benches.values():
-        await bench.http.aclose()
-        await bench.agent.aclose()
+        await bench.close()
 
     def summary(name: str) -> dict[str, Any]:
         rows = measured[name]
@@ -651,6 +758,7 @@ async def _compare(
         "database": database_url.split(":", 1)[0],
         "flows_per_slice": flows,
         "concurrency": concurrency,
+        "webhooks": webhooks,
         "this": summary("this"),
         "against": summary("against"),
         # Slices run back to back as pairs; how often this platform was the faster one.
@@ -675,13 +783,17 @@ async def _measure(
     database_url: str,
     workers: int,
     pids: dict[str, int],
+    webhooks: bool,
 ) -> dict[str, Any]:
-    bench = Bench(bank=bank, bank_url=bank_url, honnin_url=honnin_url)
+    bench = Bench(
+        bank=bank, bank_url=bank_url, honnin_url=honnin_url, webhooks=await _sink(webhooks)
+    )
     bench.callback = callback
     await bench.setup()
     warm = max(10, concurrency // 5)
     await _run_flows(bench.direct, flows=warm, concurrency=min(concurrency, warm))
     await _run_flows(bench.through_honnin, flows=warm, concurrency=min(concurrency, warm))
+    bench.webhook_lags.clear()
     in_flight: dict[str, int] = {}
 
     async def load(name: str, flow: Callable[[], Awaitable[None]]) -> tuple[float, list[float]]:
@@ -712,8 +824,8 @@ async def _measure(
     load_cpu_honnin = time.process_time() - load_cpu
     machine_cpu_honnin = _machine_cpu_seconds() - machine_cpu
     cores = os.cpu_count() or 1
-    await bench.http.aclose()
-    await bench.agent.aclose()
+    await bench.close()
+    lags = bench.webhook_lags
 
     def ms(value: float) -> float:
         return round(value * 1000, 1)
@@ -762,4 +874,15 @@ async def _measure(
             "direct": round(machine_cpu_direct / (direct_s * cores), 2),
         },
         "cpu_count": os.cpu_count(),
-    }
+    } | (
+        {
+            "webhooks": {
+                "received": len(lags),
+                "repeated": bench.webhooks.repeated,
+                # From the callback's answer to the signed webhook's arrival.
+                "lag_ms": {"p50": ms(statistics.median(lags)), "p99": ms(_percentile(lags, 0.99))},
+            }
+        }
+        if bench.webhooks is not None and lags
+        else {}
+    )
