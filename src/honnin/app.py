@@ -334,6 +334,7 @@ def _build_broker(
         http=webhook_http,
         master_secret=webhook_secret,
         events=events,
+        max_in_flight=settings.webhook_max_in_flight,
     )
     maintenance = MaintenanceLoop(
         inquiries=inquiries,
@@ -341,10 +342,7 @@ def _build_broker(
         interval_seconds=settings.maintenance_interval_seconds,
     )
     deliveries = DeliveryLoop(
-        dispatcher=dispatcher,
-        interval_seconds=settings.maintenance_interval_seconds,
-        max_in_flight=settings.webhook_max_in_flight,
-        wake=wake,
+        dispatcher=dispatcher, interval_seconds=settings.maintenance_interval_seconds, wake=wake
     )
     return _Broker(
         connector=connector,

@@ -94,7 +94,8 @@ class _Claimed:
 class _Dispatcher:
     """An outbox of ``due`` deliveries; each delivery blocks until its release is set."""
 
-    def __init__(self, due: int) -> None:
+    def __init__(self, due: int, *, max_in_flight: int) -> None:
+        self.max_in_flight = max_in_flight
         self.due = [f"msg_{number}" for number in range(due)]
         self.claims: list[int] = []  # the limit of each claim
         self.started: list[str] = []
@@ -138,20 +139,15 @@ class _Dispatcher:
             await self.changed.wait()
 
 
-def _deliveries(dispatcher: _Dispatcher, *, max_in_flight: int) -> tuple[DeliveryLoop, Any]:
+def _deliveries(dispatcher: _Dispatcher) -> tuple[DeliveryLoop, Any]:
     wake = asyncio.Event()
-    loop = DeliveryLoop(
-        dispatcher=cast("Any", dispatcher),
-        interval_seconds=FOREVER,
-        max_in_flight=max_in_flight,
-        wake=wake,
-    )
+    loop = DeliveryLoop(dispatcher=cast("Any", dispatcher), interval_seconds=FOREVER, wake=wake)
     return loop, wake
 
 
 async def test_deliveries_fill_the_free_slots_and_a_slow_one_holds_only_its_own() -> None:
-    dispatcher = _Dispatcher(due=5)
-    loop, _wake = _deliveries(dispatcher, max_in_flight=2)
+    dispatcher = _Dispatcher(due=5, max_in_flight=2)
+    loop, _wake = _deliveries(dispatcher)
     loop.start()
     await dispatcher.until(lambda: len(dispatcher.started) == 2)
     assert dispatcher.claims == [2]
@@ -171,8 +167,8 @@ async def test_deliveries_fill_the_free_slots_and_a_slow_one_holds_only_its_own(
 
 
 async def test_a_queued_webhook_is_claimed_at_once_not_at_the_timer() -> None:
-    dispatcher = _Dispatcher(due=0)
-    loop, wake = _deliveries(dispatcher, max_in_flight=4)
+    dispatcher = _Dispatcher(due=0, max_in_flight=4)
+    loop, wake = _deliveries(dispatcher)
     loop.start()
     await asyncio.sleep(0)
     assert dispatcher.claims == [4]  # the first look, at start
@@ -185,8 +181,8 @@ async def test_a_queued_webhook_is_claimed_at_once_not_at_the_timer() -> None:
 
 
 async def test_stop_claims_nothing_more_and_lets_deliveries_in_progress_be_recorded() -> None:
-    dispatcher = _Dispatcher(due=3)
-    loop, wake = _deliveries(dispatcher, max_in_flight=2)
+    dispatcher = _Dispatcher(due=3, max_in_flight=2)
+    loop, wake = _deliveries(dispatcher)
     loop.start()
     await dispatcher.until(lambda: len(dispatcher.started) == 2)
     stopping = asyncio.create_task(loop.stop())
@@ -203,8 +199,8 @@ async def test_stop_claims_nothing_more_and_lets_deliveries_in_progress_be_recor
 
 
 async def test_stop_cancels_deliveries_that_outlast_the_grace() -> None:
-    dispatcher = _Dispatcher(due=1)
-    loop, _wake = _deliveries(dispatcher, max_in_flight=2)
+    dispatcher = _Dispatcher(due=1, max_in_flight=2)
+    loop, _wake = _deliveries(dispatcher)
     loop.start()
     await dispatcher.until(lambda: dispatcher.started == ["msg_0"])
     await loop.stop(grace_seconds=0)
@@ -213,10 +209,10 @@ async def test_stop_cancels_deliveries_that_outlast_the_grace() -> None:
 
 
 async def test_a_failed_claim_or_delivery_does_not_stop_the_loop() -> None:
-    dispatcher = _Dispatcher(due=2)
+    dispatcher = _Dispatcher(due=2, max_in_flight=1)
     dispatcher.fail_claims = 1
     dispatcher.fail_deliveries = {"msg_0"}
-    loop, wake = _deliveries(dispatcher, max_in_flight=1)
+    loop, wake = _deliveries(dispatcher)
     loop.start()
     await asyncio.sleep(0)
     assert dispatcher.started == []  # the first claim failed

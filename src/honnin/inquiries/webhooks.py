@@ -35,8 +35,8 @@ from honnin.inquiries.service import EventSink, NullEventSink
 # How long a claimed delivery is left to its dispatcher before another may take it. It
 # outlasts a send (webhook_timeout_seconds is at most 60 s, per read) and its record.
 CLAIM_LEASE = timedelta(seconds=120)
-# Deliveries one round (deliver_due) claims and sends at most.
-ROUND_LIMIT = 50
+# Deliveries sent at once by default, by a round (deliver_due) or the delivery loop.
+MAX_IN_FLIGHT = 32
 
 _D = cast("Table", WebhookDelivery.__table__)
 _ENTERPRISES = cast("Table", Enterprise.__table__)
@@ -107,18 +107,21 @@ class WebhookDispatcher:
         http: WebhookHttp,
         master_secret: bytes,
         events: EventSink | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self._events = events or NullEventSink()
+        self.max_in_flight = max_in_flight
         self._database = database
         self._clock = clock
         self._http = http
         self._master_secret = master_secret
         self._claim_statement = _claim_statement(database.dialect)
 
-    async def deliver_due(self, *, limit: int = ROUND_LIMIT) -> int:
-        """Send what is due now, all at once, and wait for every attempt to be recorded;
-        returns how many were delivered."""
-        claimed = await self.claim(limit)
+    async def deliver_due(self, *, limit: int | None = None) -> int:
+        """Send what is due now (at most ``limit``, by default ``max_in_flight``: no more
+        than the client has connections for), all at once, and wait for every attempt to
+        be recorded; returns how many were delivered."""
+        claimed = await self.claim(self.max_in_flight if limit is None else limit)
         outcomes = await asyncio.gather(*(self.deliver(item) for item in claimed))
         return sum(outcomes)
 

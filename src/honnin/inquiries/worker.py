@@ -3,7 +3,8 @@
 * :class:`MaintenanceLoop`: every ``interval_seconds``, expire overdue inquiries and purge
   data past retention.
 * :class:`DeliveryLoop`: send due webhooks as soon as an inquiry queues one (``wake``) and
-  every ``interval_seconds`` (retries that came due), up to ``max_in_flight`` at once; a
+  every ``interval_seconds`` (retries that came due), up to the dispatcher's
+  ``max_in_flight`` at once; a
   delivery is claimed when a slot is free, so a slow receiver holds only its own slots.
 """
 
@@ -74,20 +75,19 @@ class MaintenanceLoop:
 
 
 class DeliveryLoop:
-    """Keeps up to ``max_in_flight`` webhook deliveries going; each is recorded as soon
-    as it ends (:meth:`WebhookDispatcher.deliver`)."""
+    """Keeps up to the dispatcher's ``max_in_flight`` webhook deliveries going; each is
+    recorded as soon as it ends (:meth:`WebhookDispatcher.deliver`)."""
 
     def __init__(
         self,
         *,
         dispatcher: WebhookDispatcher,
         interval_seconds: float,
-        max_in_flight: int,
         wake: asyncio.Event,
     ) -> None:
         self._dispatcher = dispatcher
         self._interval = interval_seconds
-        self._max_in_flight = max_in_flight
+        self._max_in_flight = dispatcher.max_in_flight
         self._wake = wake
         self._sending: set[asyncio.Task[bool]] = set()
         self._task: asyncio.Task[None] | None = None
