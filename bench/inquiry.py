@@ -33,8 +33,9 @@ With ``webhooks=1`` the enterprise has a webhook URL: a receiver in this process
 on loopback) checks each delivery's Standard Webhooks signature, and a flow through Honnin
 ends only when its result has been read *and* its signed webhook has arrived. The figures
 then include the outbox (claim, send, record) and report how long after the callback each
-webhook arrived (``webhook_lag_ms``); a missing, unsigned or repeated delivery fails the run
-or is counted.
+webhook arrived (``webhooks.lag_ms``). A delivery that is missing or badly signed (the
+receiver answers 400, so Honnin retries it later) fails the run once a flow has waited
+``WEBHOOK_WAIT_S`` for it; one that arrives again is counted (``webhooks.repeated``).
 
 Baseline, in the same run against the same bank: the same user steps and the same
 token + KYC calls made directly by a client, without Honnin. "Added" latency is the

@@ -31,7 +31,8 @@ What is kept of a general client, and why:
   in the inquiry benchmark.)
 
 Every failure is one of this module's :class:`TransportError` subclasses; the connector
-names the bank and gives each its stable code. Messages carry nothing the server sent.
+names the bank and gives each its stable code, the webhook dispatcher records it as the
+attempt's error. Messages carry nothing the server sent.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ __all__ = [
 
 # Read size of the body as it arrives.
 CHUNK_BYTES = 16_384
-# Proxy choices remembered per scheme, host and port (a bank has a handful of hosts).
+# Proxy choices remembered per scheme, host and port (a bank has a handful of hosts, the
+# webhooks one per enterprise); past this many they are chosen afresh.
 MAX_REMEMBERED_PROXY_CHOICES = 1024
 # What decode_body undoes, and so all that is offered (RFC 9110 §12.5.3).
 ACCEPT_ENCODING = "gzip, deflate"

@@ -1,21 +1,25 @@
 """``honnin bench inquiry``: its load patterns (the closed loop and the open loop, ``rate``),
-the machine's busy time, the error of a process that did not come up, and the
-comparison of two platforms in one run (``against``)."""
+the machine's busy time, the error of a process that did not come up, the comparison of
+two platforms in one run (``against``) and the enterprise's webhook receiver
+(``webhooks``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
+import json
 import statistics
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from honnin.bench_runner import load
+from honnin.inquiries import core
 
 inquiry = load("inquiry")
 
@@ -158,3 +162,46 @@ def test_against_alternates_the_load_between_two_platforms() -> None:
 def test_slices_must_be_a_whole_number_of_pairs(option: str) -> None:
     with pytest.raises(ValueError, match="slices must be a whole number of pairs"):
         inquiry._slices(option)
+
+
+@pytest.mark.parametrize("option", ["2", "yes", "", "true"])
+def test_webhooks_option_must_be_0_or_1(option: str) -> None:
+    with pytest.raises(ValueError, match="webhooks must be 0 or 1"):
+        inquiry._flag(option, "webhooks")
+
+
+async def test_the_webhook_sink_takes_signed_deliveries_only_and_counts_repeats() -> None:
+    sink = inquiry.WebhookSink()
+    await sink.start()
+    sink.secret = b"k" * 32
+    body = json.dumps({"data": {"inquiry_id": "inq_1"}}).encode()
+    now = int(time.time())
+
+    def headers(secret: bytes) -> dict[str, str]:
+        signature = core.sign_webhook(secret=secret, message_id="msg_1", timestamp=now, body=body)
+        return {
+            "webhook-id": "msg_1",
+            "webhook-timestamp": str(now),
+            "webhook-signature": signature,
+        }
+
+    try:
+        async with aiohttp.ClientSession() as http:
+            forged = await http.post(sink.url, data=body, headers=headers(b"x" * 32))
+            assert forged.status == 400
+            assert not sink._slot("inq_1").done()
+            waiting = asyncio.create_task(sink.wait("inq_1"))
+            for _ in range(2):
+                answer = await http.post(sink.url, data=body, headers=headers(sink.secret))
+                assert answer.status == 204
+            assert await waiting <= time.perf_counter()
+            assert sink.repeated == 1
+    finally:
+        await sink.stop()
+
+
+def test_with_webhooks_every_flow_waits_for_its_signed_webhook() -> None:
+    result = inquiry.run(flows="3", concurrency="2", latency_ms="0", webhooks="1")
+    assert result["webhooks"]["received"] == 3
+    assert result["webhooks"]["repeated"] == 0
+    assert result["webhooks"]["lag_ms"]["p50"] >= 0

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, select, update
+from sqlalchemy import Connection, Executable, Table, and_, bindparam, select, update
 
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
@@ -33,8 +33,9 @@ from honnin.inquiries.models import WebhookDelivery
 from honnin.inquiries.service import EventSink, NullEventSink
 
 # How long a claimed delivery is left to its dispatcher before another may take it. It
-# outlasts a send (webhook_timeout_seconds is at most 60 s, per read) and its record.
-CLAIM_LEASE = timedelta(seconds=120)
+# outlasts a send (webhook_timeout_seconds, at most 60 s, bounds the wait for a pooled
+# connection, the connect and the read of the answer's head) and its record.
+CLAIM_LEASE = timedelta(minutes=4)
 # Deliveries sent at once by default, by a round (deliver_due) or the delivery loop.
 MAX_IN_FLIGHT = 32
 
@@ -56,7 +57,7 @@ class WebhookHttp(Protocol):
     ) -> Answer: ...
 
 
-def _claim_statement(dialect: str) -> Any:
+def _claim_statement(dialect: str) -> Executable:
     """Lease the due rows, oldest first, and return them. The due time and status are
     checked again in the ``UPDATE`` itself: on PostgreSQL a row another dispatcher leased
     meanwhile is re-read before the update and no longer qualifies; SQLite runs one
