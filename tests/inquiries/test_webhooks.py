@@ -233,3 +233,22 @@ async def test_an_unreachable_receiver_is_retried_with_the_reason(database_url: 
     retry = core.next_retry_delay(1)
     assert retry is not None
     assert before + retry <= row.next_attempt_at <= after + retry
+
+
+async def test_a_claim_leases_at_most_its_limit_oldest_first(broker: Broker) -> None:
+    """Three due deliveries, claimed one, then the rest, then none (all leased)."""
+    await broker.platform.app.state.deliveries.stop()
+    finished = []
+    for _ in range(3):
+        finished.append((await broker.run("kaede_xml", decision="deny"))["id"])
+        broker.clock.advance(timedelta(seconds=1))  # each queued a second after the last
+    dispatcher = broker.platform.app.state.webhooks
+    (oldest,) = await dispatcher.claim(1)
+    assert oldest.object_id == finished[0]
+    assert oldest.url == broker.receiver.url
+    assert json.loads(oldest.body)["data"]["inquiry_id"] == finished[0]
+    rest = await dispatcher.claim(5)
+    assert sorted(item.object_id for item in rest) == sorted(finished[1:])
+    assert await dispatcher.claim(5) == []
+    leased = {row.id: row.next_attempt_at for row in await _deliveries(broker)}
+    assert leased == {item.id: item.lease for item in [oldest, *rest]}

@@ -1,15 +1,16 @@
 """PostgreSQL's one-statement reads and writes, compiled by SQLAlchemy, run on asyncpg.
 
 The bank-inquiry flow's reads by key and its guarded writes (:mod:`honnin.db.writes`) are
-one statement each, outside a transaction of ours. Through SQLAlchemy's async engine each
-costs, on the client, a pool checkout and checkin, a greenlet hand-off, an execution
-context and a cursor adaptation around asyncpg's own work: about 215 µs of CPU, against
-70-80 µs for the same prepared statement on an asyncpg pool (docs/benchmarks.md, inquiry,
-tenth round). Here SQLAlchemy still builds and compiles the statement (its asyncpg
-dialect: ``$n`` placeholders, bind casts) and every value still goes through the bind and
-result processors SQLAlchemy's own execution would apply; only the execution moves, to
-an asyncpg pool of the :class:`~honnin.db.Database`'s own, with the JSON codecs
-SQLAlchemy's asyncpg dialect sets on its connections.
+one statement each, outside a transaction of ours, and so is the webhook outbox's claim
+(a ``SELECT`` over data-modifying ``WITH`` queries, :meth:`honnin.db.Database.rows`).
+Through SQLAlchemy's async engine each costs, on the client, a pool checkout and checkin,
+a greenlet hand-off, an execution context and a cursor adaptation around asyncpg's own
+work: about 215 µs of CPU, against 70-80 µs for the same prepared statement on an asyncpg
+pool (docs/benchmarks.md, inquiry, tenth round). Here SQLAlchemy still builds and compiles
+the statement (its asyncpg dialect: ``$n`` placeholders, bind casts) and every value
+still goes through the bind and result processors SQLAlchemy's own execution would apply;
+only the execution moves, to an asyncpg pool of the :class:`~honnin.db.Database`'s own,
+with the JSON codecs SQLAlchemy's asyncpg dialect sets on its connections.
 
 Only ``SELECT`` statements whose parameters are all plain binds run here; anything else
 (``IN`` lists that expand, ``literal_execute``) is refused with
@@ -254,33 +255,56 @@ class DirectStatements:
 
     async def first(self, statement: Select[Any], values: Mapping[str, Any]) -> Any:
         """``statement``'s first row with ``values`` (a named tuple), or None."""
+        rows = await self._run(statement, values, every=False)
+        return rows[0] if rows else None
+
+    async def all(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
+        """Every row of ``statement`` with ``values`` (named tuples)."""
+        return await self._run(statement, values, every=True)
+
+    async def _run(
+        self, statement: Select[Any], values: Mapping[str, Any], *, every: bool
+    ) -> list[Any]:
         compiled = self.compiled(statement)
         arguments = compiled.arguments(values)
         pool = self._pool or await self._open()
         try:
             async with pool.acquire() as connection:
                 try:
-                    record, processors = await self._fetch(connection, compiled, arguments)
+                    records, processors = await self._fetch(
+                        connection, compiled, arguments, every=every
+                    )
                 except _DRIVER_ERRORS as exc:
                     lost = connection.is_closed()
                     raise translated(exc, compiled.sql, arguments, lost=lost) from exc
         except _DRIVER_ERRORS as exc:  # opening a connection for the pool
             raise translated(exc, compiled.sql, arguments, lost=True) from exc
-        return None if record is None else compiled.convert(record, processors)
+        return [compiled.convert(record, processors) for record in records]
 
     async def _fetch(
-        self, connection: asyncpg.Connection, compiled: CompiledSelect, arguments: list[Any]
-    ) -> tuple[asyncpg.Record | None, tuple[_Processor, ...]]:
+        self,
+        connection: asyncpg.Connection,
+        compiled: CompiledSelect,
+        arguments: list[Any],
+        *,
+        every: bool,
+    ) -> tuple[list[asyncpg.Record], tuple[_Processor, ...]]:
         key = (compiled.sql, compiled.types)
         processors = self._processors.get(key)
-        if processors is not None:
-            return await connection.fetchrow(compiled.sql, *arguments), processors
-        prepared = await connection.prepare(compiled.sql)
-        processors = compiled.result_processors(
-            [attribute.type.oid for attribute in prepared.get_attributes()]
-        )
-        self._processors[key] = processors
-        return await prepared.fetchrow(*arguments), processors
+        if processors is None:
+            prepared = await connection.prepare(compiled.sql)
+            processors = compiled.result_processors(
+                [attribute.type.oid for attribute in prepared.get_attributes()]
+            )
+            self._processors[key] = processors
+            if every:
+                return await prepared.fetch(*arguments), processors
+            records = [await prepared.fetchrow(*arguments)]
+        elif every:
+            return await connection.fetch(compiled.sql, *arguments), processors
+        else:
+            records = [await connection.fetchrow(compiled.sql, *arguments)]
+        return [record for record in records if record is not None], processors
 
     async def _open(self) -> asyncpg.Pool:
         async with self._opening:

@@ -226,6 +226,15 @@ class Database:
             return await self._direct.first(statement, values)
         return await self.read(first_row(statement, values))
 
+    async def rows(self, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
+        """Every row of ``statement`` with ``values``, as one statement that commits on its
+        own: a read, or a ``SELECT`` over data-modifying ``WITH`` queries (PostgreSQL;
+        atomic on its own). PostgreSQL: straight on asyncpg when the statement allows it;
+        otherwise, and on SQLite, a unit of work (:meth:`run`)."""
+        if self._direct is not None and self._direct.runs(statement):
+            return await self._direct.all(statement, values)
+        return await self.run(lambda connection: list(connection.execute(statement, values)))
+
     async def write(self, write: GuardedWrite) -> bool:
         """``write`` atomically: its guarded statement and, only if that changed a row,
         its inserts. Whether the guarded statement changed a row (False: nothing written).

@@ -15,13 +15,14 @@ counts and its body is never read.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Connection, Executable, Table, and_, bindparam, select, update
+from sqlalchemy import Connection, Select, Table, and_, bindparam, select, update
 
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
@@ -43,6 +44,37 @@ _D = cast("Table", WebhookDelivery.__table__)
 _ENTERPRISES = cast("Table", Enterprise.__table__)
 
 
+@dataclass(frozen=True, slots=True)
+class _LeasedRow:
+    """A leased row as the PostgreSQL claim returns it (columns by name)."""
+
+    id: str
+    enterprise_id: str
+    object_id: str
+    payload: Any
+    attempts: int
+    webhook_url: str | None
+
+
+def _claim_on_sqlite(values: dict[str, Any], connection: Connection) -> list[_LeasedRow]:
+    rows = connection.execute(_CLAIM_ON_SQLITE, values).all()
+    if not rows:
+        return []
+    ids = sorted({row.enterprise_id for row in rows})
+    urls = {row.id: row.webhook_url for row in connection.execute(_URLS, {"b_ids": ids})}
+    return [
+        _LeasedRow(
+            id=row.id,
+            enterprise_id=row.enterprise_id,
+            object_id=row.object_id,
+            payload=row.payload,
+            attempts=row.attempts,
+            webhook_url=urls.get(row.enterprise_id),
+        )
+        for row in rows
+    ]
+
+
 class WebhookHttp(Protocol):
     """What the dispatcher sends with (:class:`honnin.http_client.OutboundHttp`)."""
 
@@ -57,23 +89,43 @@ class WebhookHttp(Protocol):
     ) -> Answer: ...
 
 
-def _claim_statement(dialect: str) -> Executable:
-    """Lease the due rows, oldest first, and return them. The due time and status are
-    checked again in the ``UPDATE`` itself: on PostgreSQL a row another dispatcher leased
-    meanwhile is re-read before the update and no longer qualifies; SQLite runs one
-    writing statement at a time."""
-    due = and_(_D.c.status == "pending", _D.c.next_attempt_at <= bindparam("b_now"))
-    chosen = select(_D.c.id).where(due).order_by(_D.c.next_attempt_at).limit(bindparam("b_limit"))
-    if dialect == "postgresql":
-        chosen = chosen.with_for_update(skip_locked=True)
-    return (
+_DUE = and_(_D.c.status == "pending", _D.c.next_attempt_at <= bindparam("b_now"))
+_OLDEST_DUE = select(_D.c.id).where(_DUE).order_by(_D.c.next_attempt_at).limit(bindparam("b_limit"))
+_LEASED = (_D.c.id, _D.c.enterprise_id, _D.c.object_id, _D.c.payload, _D.c.attempts)
+
+
+def _claim_on_postgresql() -> Select[Any]:
+    """Lease the oldest due rows, at most ``b_limit``, and return them with their
+    enterprise's webhook URL: one statement, atomic on its own.
+
+    The rows are chosen ``FOR UPDATE SKIP LOCKED`` (other dispatchers' rows are skipped)
+    in a ``MATERIALIZED`` CTE, so the choice is made once: as an ``IN (subquery)`` the
+    planner may run the locking subquery again while updating, and more than ``LIMIT``
+    rows were leased (seen here with a limit of 1). The due time and status are checked
+    again in the ``UPDATE``: a row another dispatcher leased meanwhile is re-read before
+    the update and no longer qualifies."""
+    chosen = _OLDEST_DUE.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+    leased = (
         update(_D)
-        .where(_D.c.id.in_(chosen.scalar_subquery()), due)
+        .where(_D.c.id == chosen.c.id, _DUE)
         .values(next_attempt_at=bindparam("b_lease"))
-        .returning(_D.c.id, _D.c.enterprise_id, _D.c.object_id, _D.c.payload, _D.c.attempts)
+        .returning(*_LEASED)
+        .cte("leased")
+    )
+    return select(leased, _ENTERPRISES.c.webhook_url).outerjoin(
+        _ENTERPRISES, _ENTERPRISES.c.id == leased.c.enterprise_id
     )
 
 
+_CLAIM_ON_POSTGRESQL = _claim_on_postgresql()
+# SQLite runs one writing statement at a time, and an IN subquery once; it has no
+# data-modifying WITH, so the URLs are a second statement of the same unit of work.
+_CLAIM_ON_SQLITE = (
+    update(_D)
+    .where(_D.c.id.in_(_OLDEST_DUE.scalar_subquery()), _DUE)
+    .values(next_attempt_at=bindparam("b_lease"))
+    .returning(*_LEASED)
+)
 _URLS = select(_ENTERPRISES.c.id, _ENTERPRISES.c.webhook_url).where(
     _ENTERPRISES.c.id.in_(bindparam("b_ids", expanding=True))
 )
@@ -116,7 +168,6 @@ class WebhookDispatcher:
         self._clock = clock
         self._http = http
         self._master_secret = master_secret
-        self._claim_statement = _claim_statement(database.dialect)
 
     async def deliver_due(self, *, limit: int | None = None) -> int:
         """Send what is due now (at most ``limit``, by default ``max_in_flight``: no more
@@ -132,32 +183,23 @@ class WebhookDispatcher:
             return []
         now = self._clock.now()
         lease = now + CLAIM_LEASE
-        statement = self._claim_statement
-
-        def lease_due(connection: Connection) -> list[Claimed]:
-            rows = connection.execute(
-                statement, {"b_now": now, "b_limit": limit, "b_lease": lease}
-            ).all()
-            if not rows:
-                return []
-            ids = sorted({row.enterprise_id for row in rows})
-            urls: dict[str, str | None] = {
-                row.id: row.webhook_url for row in connection.execute(_URLS, {"b_ids": ids})
-            }
-            return [
-                Claimed(
-                    id=row.id,
-                    enterprise_id=row.enterprise_id,
-                    object_id=row.object_id,
-                    url=urls.get(row.enterprise_id),
-                    body=json.dumps(row.payload, ensure_ascii=False).encode(),
-                    attempts=row.attempts,
-                    lease=lease,
-                )
-                for row in rows
-            ]
-
-        return await self._database.run(lease_due)
+        values = {"b_now": now, "b_limit": limit, "b_lease": lease}
+        if self._database.dialect == "postgresql":
+            rows = await self._database.rows(_CLAIM_ON_POSTGRESQL, values)
+        else:
+            rows = await self._database.run(functools.partial(_claim_on_sqlite, values))
+        return [
+            Claimed(
+                id=row.id,
+                enterprise_id=row.enterprise_id,
+                object_id=row.object_id,
+                url=row.webhook_url,
+                body=json.dumps(row.payload, ensure_ascii=False).encode(),
+                attempts=row.attempts,
+                lease=lease,
+            )
+            for row in rows
+        ]
 
     async def deliver(self, item: Claimed) -> bool:
         """Send one claimed delivery and record the attempt; whether it was delivered."""
