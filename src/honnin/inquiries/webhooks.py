@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Connection, Select, Table, and_, bindparam, select, update
+from sqlalchemy import Connection, Row, Select, Table, and_, bindparam, select, update
 
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
@@ -42,37 +42,6 @@ MAX_IN_FLIGHT = 32
 
 _D = cast("Table", WebhookDelivery.__table__)
 _ENTERPRISES = cast("Table", Enterprise.__table__)
-
-
-@dataclass(frozen=True, slots=True)
-class _LeasedRow:
-    """A leased row as the PostgreSQL claim returns it (columns by name)."""
-
-    id: str
-    enterprise_id: str
-    object_id: str
-    payload: Any
-    attempts: int
-    webhook_url: str | None
-
-
-def _claim_on_sqlite(values: dict[str, Any], connection: Connection) -> list[_LeasedRow]:
-    rows = connection.execute(_CLAIM_ON_SQLITE, values).all()
-    if not rows:
-        return []
-    ids = sorted({row.enterprise_id for row in rows})
-    urls = {row.id: row.webhook_url for row in connection.execute(_URLS, {"b_ids": ids})}
-    return [
-        _LeasedRow(
-            id=row.id,
-            enterprise_id=row.enterprise_id,
-            object_id=row.object_id,
-            payload=row.payload,
-            attempts=row.attempts,
-            webhook_url=urls.get(row.enterprise_id),
-        )
-        for row in rows
-    ]
 
 
 class WebhookHttp(Protocol):
@@ -119,16 +88,29 @@ def _claim_on_postgresql() -> Select[Any]:
 
 _CLAIM_ON_POSTGRESQL = _claim_on_postgresql()
 # SQLite runs one writing statement at a time, and an IN subquery once; it has no
-# data-modifying WITH, so the URLs are a second statement of the same unit of work.
+# data-modifying WITH, so the leased rows are read again, with their URLs, in the same
+# unit of work.
 _CLAIM_ON_SQLITE = (
     update(_D)
     .where(_D.c.id.in_(_OLDEST_DUE.scalar_subquery()), _DUE)
     .values(next_attempt_at=bindparam("b_lease"))
-    .returning(*_LEASED)
+    .returning(_D.c.id)
 )
-_URLS = select(_ENTERPRISES.c.id, _ENTERPRISES.c.webhook_url).where(
-    _ENTERPRISES.c.id.in_(bindparam("b_ids", expanding=True))
+_LEASED_WITH_URLS = (
+    select(*_LEASED, _ENTERPRISES.c.webhook_url)
+    .outerjoin(_ENTERPRISES, _ENTERPRISES.c.id == _D.c.enterprise_id)
+    .where(_D.c.id.in_(bindparam("b_ids", expanding=True)))
 )
+
+
+def _claim_on_sqlite(values: dict[str, Any], connection: Connection) -> list[Row[Any]]:
+    """The leased rows, as the PostgreSQL claim returns them (columns by name)."""
+    ids = list(connection.execute(_CLAIM_ON_SQLITE, values).scalars())
+    if not ids:
+        return []
+    return list(connection.execute(_LEASED_WITH_URLS, {"b_ids": ids}))
+
+
 # An attempt is recorded only while its claim holds: if the lease ran out and another
 # dispatcher leased the row again, that dispatcher's attempt is the one recorded.
 _RECORD = update(_D).where(
