@@ -1,5 +1,6 @@
-"""``Database.first``: on PostgreSQL straight on asyncpg (``honnin.db.direct``), on SQLite
-a unit of work; either way the values, names and errors SQLAlchemy itself gives."""
+"""``Database.first`` and ``Database.rows``: on PostgreSQL straight on asyncpg
+(``honnin.db.direct``), on SQLite a unit of work; either way the values, names and errors
+SQLAlchemy itself gives."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sqlalchemy import (
     bindparam,
     insert,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Dialect
@@ -288,6 +290,50 @@ async def test_a_url_that_turns_prepared_statements_off_still_reads(
         assert await db.first(_OPEN_BY_ID, {"b_id": "empty"}) is None
         row = await db.first(_BY_ID, {"b_id": "empty"})
         assert (row.id, row.status) == ("empty", "closed")
+    finally:
+        await db.dispose()
+
+
+async def test_rows_gives_every_row_as_first_gives_one(db: Database) -> None:
+    rows = await db.rows(select(_things).order_by(_things.c.id), {})
+    assert [row.id for row in rows] == ["empty", "full"]
+    assert rows[1] == await db.first(_BY_ID, {"b_id": "full"})
+    assert await db.rows(_OPEN_BY_ID, {"b_id": "nothing"}) == []
+
+
+# What the webhook claim is: a SELECT over a data-modifying WITH (PostgreSQL only).
+_CLOSED = (
+    update(_things)
+    .where(_things.c.status == "open")
+    .values(status="closed")
+    .returning(_things.c.id, _things.c.claims)
+    .cte("closed")
+)
+_CLOSE_AND_JOIN = select(_CLOSED, _others.c.status.label("other")).outerjoin(
+    _others, _others.c.id == _CLOSED.c.id
+)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "through-sqlalchemy"])
+async def test_rows_of_a_data_modifying_with_are_committed(
+    database_url: str, *, direct: bool
+) -> None:
+    # The direct path takes it (it is a SELECT with plain binds); the PgBouncer URL
+    # sends it through SQLAlchemy instead.
+    assert compile_select(_CLOSE_AND_JOIN, asyncpg_dialect()).sql.startswith("WITH closed AS")
+    db = Database(database_url if direct else f"{database_url}?prepared_statement_cache_size=0")
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(_metadata.create_all)
+            await connection.execute(insert(_things), _FULL)
+            await connection.execute(insert(_things), _EMPTY)
+            await connection.execute(insert(_others), [{"id": "full", "status": "other"}])
+        (closed,) = await db.rows(_CLOSE_AND_JOIN, {})
+        assert (closed.id, closed.claims, closed.other) == ("full", _FULL["claims"], "other")
+        assert await db.rows(_CLOSE_AND_JOIN, {}) == []  # the first one's change was kept
+        row = await db.first(_BY_ID, {"b_id": "full"})
+        assert row.status == "closed"
     finally:
         await db.dispose()
 
