@@ -252,3 +252,17 @@ async def test_a_claim_leases_at_most_its_limit_oldest_first(broker: Broker) -> 
     assert await dispatcher.claim(5) == []
     leased = {row.id: row.next_attempt_at for row in await _deliveries(broker)}
     assert leased == {item.id: item.lease for item in [oldest, *rest]}
+
+
+async def test_a_callback_sent_twice_at_once_finishes_and_delivers_once(
+    broker: Broker, receiver: WebhookReceiver
+) -> None:
+    created = await broker.create("kaede_xml")
+    callback = await broker.consent(created.json()["authorization_url"], decision="deny")
+    answers = await asyncio.gather(broker.callback(callback), broker.callback(callback))
+    assert sorted(answer.status_code for answer in answers) == [303, 400]
+    await _until(lambda: len(receiver.received) == 1, "the one delivery")
+    await broker.platform.app.state.deliveries.stop()
+    assert len(receiver.received) == 1
+    (row,) = await _deliveries(broker)
+    assert (row.object_id, row.status) == (created.json()["id"], "delivered")
