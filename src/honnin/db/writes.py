@@ -80,6 +80,12 @@ class GuardedWrite:
         return True
 
 
+def new_rows(*rows: NewRow | None) -> list[NewRow]:
+    """The rows a guarded write inserts, leaving out the absent ones (a null event sink
+    gives no event row)."""
+    return [row for row in rows if row is not None]
+
+
 def _left_out(table: Table, values: Mapping[str, Any], kind: str) -> None:
     """Refuse a row that leaves out a column with a Python-side ``default`` (an insert) or
     ``onupdate`` (an update). Inside one composed statement SQLAlchemy binds such a column

@@ -39,7 +39,7 @@ from honnin.clock import Clock
 from honnin.contracts.core import ContractTerms
 from honnin.contracts.models import Enterprise
 from honnin.contracts.service import ContractService
-from honnin.db import Database, GuardedWrite, NewRow
+from honnin.db import Database, GuardedWrite, NewRow, new_rows
 from honnin.errors import HonninError
 from honnin.ids import new_id
 from honnin.inquiries import core
@@ -274,11 +274,6 @@ def _aad(inquiry_id: str, name: str) -> bytes:
     return f"bank_inquiries:{inquiry_id}:{name}".encode()
 
 
-def _rows(*rows: NewRow | None) -> list[NewRow]:
-    """The rows a guarded write inserts (a null event sink gives no event row)."""
-    return [row for row in rows if row is not None]
-
-
 def _consumed(inquiry_id: str) -> str:
     """What a state digest becomes once its callback arrived (never a valid digest)."""
     return "used:" + inquiry_id
@@ -418,7 +413,7 @@ class InquiryService:
             outcome="pending_consent",
         )
         try:
-            await self._database.write(GuardedWrite(_INSERT_INQUIRY, row, _rows(event)))
+            await self._database.write(GuardedWrite(_INSERT_INQUIRY, row, new_rows(event)))
         except IntegrityError:
             # The same Idempotency-Key in two requests at once: the other one's inquiry.
             earlier = (
@@ -513,7 +508,7 @@ class InquiryService:
             claims=sorted(result["verified_claims"]["claims"]),
         )
         values = {"b_id": row.id, "b_now": self._clock.now()}
-        await self._database.write(GuardedWrite(_MARK_DELIVERED, values, _rows(event)))
+        await self._database.write(GuardedWrite(_MARK_DELIVERED, values, new_rows(event)))
 
     def webhook_secret(self, enterprise_id: str) -> str:
         return core.display_secret(
@@ -628,7 +623,7 @@ class InquiryService:
         guarded write; returns the receipt URL. A replayed or concurrent callback finds the
         state already consumed and changes nothing."""
 
-        rows = _rows(self._event(row, kind="consent.given", outcome="consented"))
+        rows = new_rows(self._event(row, kind="consent.given", outcome="consented"))
         receipt_url = None
         if self._receipts is not None:
             receipt, link = self._receipts.receipt_row(
@@ -719,7 +714,7 @@ class InquiryService:
             values["b_state"] = claim
             values["state_digest"] = _consumed(inquiry_id)
 
-        rows = _rows(
+        rows = new_rows(
             self._final_event(row, status=status, failure_code=failure_code, now=now, result=result)
         )
         webhook = self._webhook_row(row, status=status, failure_code=failure_code, now=now)

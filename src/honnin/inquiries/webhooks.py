@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
@@ -27,7 +26,7 @@ from sqlalchemy import Connection, Row, Select, Table, and_, bindparam, select, 
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
 from honnin.db import Database
-from honnin.db.writes import GuardedWrite, NewRow
+from honnin.db.writes import GuardedWrite, NewRow, new_rows
 from honnin.http_client import Answer, TransportError
 from honnin.inquiries import core
 from honnin.inquiries.models import WebhookDelivery
@@ -216,20 +215,19 @@ class WebhookDispatcher:
         now = self._clock.now()
         attempts = item.attempts + 1
         values: dict[str, Any] = {"b_id": item.id, "b_lease": item.lease, "attempts": attempts}
-        then: Sequence[NewRow | None] = ()
+        event = None
         if error is None:
             values |= {"status": "delivered", "delivered_at": now, "last_error": None}
-            then = (self._event(item, kind="webhook.delivered", outcome="delivered"),)
+            event = self._event(item, kind="webhook.delivered", outcome="delivered")
         else:
             values["last_error"] = error[:200]
             delay = core.next_retry_delay(attempts)
             if delay is None:
                 values["status"] = "dead"
-                then = (self._event(item, kind="webhook.failed", outcome="dead"),)
+                event = self._event(item, kind="webhook.failed", outcome="dead")
             else:
                 values["next_attempt_at"] = now + delay
-        rows = [row for row in then if row is not None]
-        await self._database.write(GuardedWrite(_RECORD, values, rows))
+        await self._database.write(GuardedWrite(_RECORD, values, new_rows(event)))
 
     def _event(self, item: Claimed, *, kind: str, outcome: str) -> NewRow | None:
         return self._events.event_row(
