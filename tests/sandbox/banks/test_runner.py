@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,7 +20,7 @@ from honnin.sandbox.banks import (
     hash_client_secret,
 )
 from honnin.sandbox.banks.errors import BankStartError
-from honnin.sandbox.banks.runner import _bind
+from honnin.sandbox.banks.runner import _bind, _run_loop
 
 SECRET = "runner-secret"
 REDIRECT = "http://127.0.0.1:9/cb"
@@ -159,3 +160,15 @@ def test_listening_sockets_are_tcp_with_nodelay() -> None:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
         sock.close()
+
+
+def test_banks_run_on_the_loop_uvicorn_would_choose() -> None:
+    # The foreground command and thread mode both run their loop through _run_loop.
+    uvloop = pytest.importorskip("uvloop")
+    seen: list[asyncio.AbstractEventLoop] = []
+
+    async def record() -> None:
+        seen.append(asyncio.get_running_loop())
+
+    _run_loop(record())
+    assert isinstance(seen[0], uvloop.Loop)

@@ -20,7 +20,7 @@ import contextlib
 import signal
 import socket
 import threading
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -34,6 +34,25 @@ from honnin.sandbox.banks.profiles import BANK_IDS, get_profile
 from honnin.sandbox.banks.server import SandboxBank
 
 START_TIMEOUT_S = 15.0
+
+
+def _run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on the event loop uvicorn picks by default: uvloop where installed.
+
+    ``uvicorn.run`` chooses it for the platform; banks embedded in a loop of their own
+    used to run on asyncio's pure-Python selector loop instead (docs/benchmarks.md,
+    inquiry, thirteenth round).
+    """
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(main)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop  # not installed on Windows (pyproject.toml)
+    except ImportError:  # pragma: no cover - a dependency on POSIX
+        return None
+    return uvloop.new_event_loop
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -226,7 +245,7 @@ class SandboxBanks:
             await self._stop_tasks()
 
         self._thread = threading.Thread(
-            target=asyncio.run, args=(main(),), name="sandbox-banks", daemon=True
+            target=_run_loop, args=(main(),), name="sandbox-banks", daemon=True
         )
         self._thread.start()
         if not ready.wait(START_TIMEOUT_S + 5) or self._thread_error is not None:
@@ -272,4 +291,4 @@ class SandboxBanks:
             await stop.wait()
             await self.stop_async()
 
-        asyncio.run(main())
+        _run_loop(main())
