@@ -424,3 +424,35 @@ async def test_factory_builds_from_settings(database: Database, tmp_path: Path) 
     )
     assert ok.origin == A_ORIGIN
     assert set(ok.peers) == {peer.name}
+
+
+async def test_append_events_commits_a_batch_in_order_provably(
+    database: Database, tmp_path: Path
+) -> None:
+    from honnin.config import Settings
+    from honnin.ledger import records
+    from honnin.ledger.service import build_ledger_service
+
+    demo = Settings(mode="demo", var_dir=tmp_path, base_url="http://demo.example:8000")
+    ledger = build_ledger_service(settings=demo, database=database)
+    try:
+        assert (await ledger.append_event("trace.event", {"n": 0})).index == 0
+        payloads = [{"n": n} for n in range(1, 6)]
+        receipts = await ledger.append_events("trace.event", payloads)
+        assert [r.index for r in receipts] == [1, 2, 3, 4, 5]
+        head = await ledger.log.tree_head()
+        assert head.size == 6
+        latest = await ledger.log.latest_checkpoint()
+        assert latest is not None
+        assert latest.checkpoint.size == 6  # the batch ends with a checkpoint of its own
+        for payload, receipt in zip(payloads, receipts, strict=True):
+            entry = records.event_entry("trace.event", payload)
+            assert receipt.leaf_hash == merkle.leaf_hash(entry)
+            proof = await ledger.log.inclusion_proof(receipt.index, head.size)
+            merkle.verify_inclusion(
+                receipt.leaf_hash, receipt.index, head.size, proof, head.root_hash
+            )
+        assert await ledger.append_events("trace.event", []) == []
+        assert (await ledger.log.tree_head()).size == 6
+    finally:
+        await ledger.aclose()

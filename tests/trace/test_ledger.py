@@ -4,7 +4,7 @@ publishers in several processes on PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,16 +98,21 @@ class _BusyLedger:
         self._trace = trace
         self.appended: list[str] = []
 
-    async def append_event(self, kind: str, payload: Mapping[str, Any]) -> Receipt:
+    async def append_events(
+        self, kind: str, payloads: Sequence[Mapping[str, Any]]
+    ) -> list[Receipt]:
         assert kind == LEDGER_KIND
-        self.appended.append(str(payload["event"]))
-        if len(self.appended) > 20:  # the requests stop at last
-            return Receipt(len(self.appended) - 1, b"\0" * 32)
-        async with self._database.transaction() as session:
-            await self._trace.record(
-                session, kind="bank.fetched", object_id="inq_busy", outcome="ok"
-            )
-        return Receipt(len(self.appended) - 1, b"\0" * 32)
+        receipts = []
+        for payload in payloads:
+            self.appended.append(str(payload["event"]))
+            receipts.append(Receipt(len(self.appended) - 1, b"\0" * 32))
+            if len(self.appended) > 20:  # the requests stop at last
+                continue
+            async with self._database.transaction() as session:
+                await self._trace.record(
+                    session, kind="bank.fetched", object_id="inq_busy", outcome="ok"
+                )
+        return receipts
 
 
 async def test_a_round_publishes_what_was_pending_and_leaves_newer_events_to_the_next(

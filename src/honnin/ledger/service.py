@@ -193,6 +193,18 @@ class LedgerService:
         self.request_cosignatures()
         return receipt
 
+    async def append_events(
+        self, kind: str, payloads: Sequence[Mapping[str, Any]]
+    ) -> list[Receipt]:
+        """Commit several generic events at once, in order: one transaction and one
+        checkpoint per log batch. Callers that have a batch in hand use this rather than
+        many ``append_event`` at once, which wait on the log's lock one after another."""
+        receipts = await self.log.append_many(
+            [NewEntry(records.event_entry(kind, payload), kind) for payload in payloads]
+        )
+        self.request_cosignatures()
+        return receipts
+
     async def append_verification(self, record: records.VerificationRecord) -> Receipt:
         """Commit a completed verification (already pseudonymous) into the log."""
         receipt = await self.log.append(
