@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from honnin.db import Database
+from honnin.db.batches import batch_parameters, unnest_batch
 from honnin.ledger import merkle, tiles
 from honnin.ledger.checkpoint import Checkpoint
 from honnin.ledger.errors import EntryError, LogIntegrityError, ProofError, RangeError
@@ -158,20 +159,7 @@ class TransparencyLog:
             old_size = work.size
             writes = work.append(hashes)
             conn = await session.connection()
-            await conn.execute(
-                insert(_ENTRIES),
-                [
-                    {
-                        "idx": old_size + i,
-                        "leaf_hash": h,
-                        "data": e.data,
-                        "kind": e.kind,
-                        "subject_id": e.subject_id,
-                        "appended_at": now,
-                    }
-                    for i, (e, h) in enumerate(zip(entries, hashes, strict=True))
-                ],
-            )
+            await _insert_entries(conn, entries, hashes, first=old_size, now=now)
             for write in writes:
                 values = {"width": write.width, "nodes": tiles.build_layers(write.base)}
                 if tiles.tile_width(old_size, write.level, write.index):
@@ -475,6 +463,41 @@ class TransparencyLog:
                 .limit(limit)
             )
             return [StoredEntry(int(r.idx), bytes(r.data), r.kind) for r in rows]
+
+
+_ENTRY_COLUMNS = ("idx", "leaf_hash", "data", "kind", "subject_id")
+_NEW_ENTRIES = unnest_batch("new_entries", {name: _ENTRIES.c[name].type for name in _ENTRY_COLUMNS})
+# PostgreSQL: a batch's entries in one execution (honnin.db.batches); an executemany ran
+# the insert once per entry on the server.
+_INSERT_BATCH = insert(_ENTRIES).from_select(
+    [*_ENTRY_COLUMNS, "appended_at"],
+    select(
+        *(_NEW_ENTRIES.c[name] for name in _ENTRY_COLUMNS),
+        bindparam("b_appended_at", type_=_ENTRIES.c.appended_at.type),
+    ),
+)
+
+
+async def _insert_entries(
+    conn: AsyncConnection,
+    entries: Sequence[NewEntry],
+    hashes: Sequence[bytes],
+    *,
+    first: int,
+    now: datetime,
+) -> None:
+    rows = [
+        (first + i, h, e.data, e.kind, e.subject_id)
+        for i, (e, h) in enumerate(zip(entries, hashes, strict=True))
+    ]
+    if conn.dialect.name == "postgresql":
+        values = batch_parameters(_ENTRY_COLUMNS, rows)
+        await conn.execute(_INSERT_BATCH, {**values, "b_appended_at": now})
+        return
+    await conn.execute(
+        insert(_ENTRIES),
+        [{**dict(zip(_ENTRY_COLUMNS, row, strict=True)), "appended_at": now} for row in rows],
+    )
 
 
 def _checkpoint_of(origin: str, row: LedgerCheckpoint) -> Checkpoint:

@@ -49,6 +49,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     Table,
@@ -70,6 +71,7 @@ from honnin.clock import Clock
 from honnin.config import Settings
 from honnin.contracts.models import Bank, Contract, Enterprise
 from honnin.db import Database, NewRow
+from honnin.db.batches import batch_parameters, unnest_batch
 from honnin.ids import new_id
 from honnin.trace import core
 from honnin.trace.core import Cursor, TraceEvent, TraceFilter
@@ -587,6 +589,22 @@ class EventAppender(Protocol):
 LEDGER_KIND = "trace.event"
 
 
+_MARK_COLUMNS = ("id", "ledger_index")
+_MARKED = unnest_batch("marked", {"id": BigInteger(), "ledger_index": BigInteger()})
+# PostgreSQL: a batch's ledger indexes in one execution (honnin.db.batches); an
+# executemany ran the update once per event on the server.
+_MARK_BATCH = (
+    update(_EVENTS)
+    .where(_T.id == _MARKED.c.id, _T.ledger_index.is_(None))
+    .values(ledger_index=_MARKED.c.ledger_index)
+)
+_MARK_ONE = (
+    update(_EVENTS)
+    .where(and_(_T.id == bindparam("b_id"), _T.ledger_index.is_(None)))
+    .values(ledger_index=bindparam("b_index"))
+)
+
+
 class TraceLedgerPublisher:
     """Commits trace event digests to the transparency log (transactional outbox).
 
@@ -661,16 +679,14 @@ class TraceLedgerPublisher:
         rows: Sequence[Row[Any, Any]],
         receipts: Sequence[LedgerReceipt],
     ) -> None:
-        # One executemany for the batch; the IS NULL guard keeps the first index should
-        # two publishers still have raced (SQLite).
+        # The IS NULL guard keeps the first index should two publishers still have raced
+        # (SQLite).
+        marks = [(row.id, int(receipt.index)) for row, receipt in zip(rows, receipts, strict=True)]
+        if connection.dialect.name == "postgresql":
+            await connection.execute(_MARK_BATCH, batch_parameters(_MARK_COLUMNS, marks))
+            return
         await connection.execute(
-            update(TraceEventRow)
-            .where(and_(_T.id == bindparam("row_id"), _T.ledger_index.is_(None)))
-            .values(ledger_index=bindparam("ledger_index")),
-            [
-                {"row_id": row.id, "ledger_index": int(receipt.index)}
-                for row, receipt in zip(rows, receipts, strict=True)
-            ],
+            _MARK_ONE, [{"b_id": event_id, "b_index": index} for event_id, index in marks]
         )
 
     async def run(self, *, interval_seconds: float) -> None:
