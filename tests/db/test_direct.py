@@ -4,10 +4,10 @@ SQLAlchemy itself gives."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from datetime import UTC, date, datetime
 
-import asyncpg
 import pytest
 from sqlalchemy import (
     JSON,
@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     bindparam,
+    func,
     insert,
     select,
     update,
@@ -40,7 +41,6 @@ from honnin.db.direct import (
     UnsupportedStatementError,
     compile_select,
     connect_arguments,
-    keep_session,
 )
 from honnin.db.models_registry import import_all_models
 from support.postgres import drop_every_connection
@@ -220,29 +220,6 @@ async def test_dispose_closes_and_the_next_read_reopens(db: Database) -> None:
     assert (await db.first(_BY_ID, {"b_id": "full"})).id == "full"
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_a_connection_comes_back_to_the_pool_outside_any_transaction(
-    database_url: str,
-) -> None:
-    # keep_session adds nothing to asyncpg's own reset, which rolls back first.
-    pool = await asyncpg.create_pool(
-        database_url.replace("postgresql+asyncpg", "postgresql"),
-        min_size=1,
-        max_size=1,
-        reset=keep_session,
-    )
-    try:
-        async with pool.acquire() as connection:
-            await connection.execute("BEGIN")
-            await connection.execute("CREATE TEMPORARY TABLE left_behind (n int)")
-            assert connection.is_in_transaction()
-        async with pool.acquire() as connection:
-            assert not connection.is_in_transaction()
-            assert await connection.fetchval("SELECT to_regclass('pg_temp.left_behind')") is None
-    finally:
-        await pool.close()
-
-
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
@@ -350,3 +327,24 @@ async def test_a_server_that_cannot_be_reached_is_a_lost_connection() -> None:
         assert raised.value.connection_invalidated
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_statement_cancelled_mid_way_leaves_the_pool_usable(
+    db: Database, database_url: str
+) -> None:
+    # A request that gives up (client gone, timeout) cancels its statement; its slot comes
+    # back (one slot here: a lost one would leave the next statement waiting for ever)
+    # and the connection is dropped (tests/db/test_statement_pool.py).
+    single = Database(database_url, direct_pool_size=1)
+    try:
+        slow = asyncio.create_task(single.first(select(func.pg_sleep(5).is_(None)), {}))
+        await asyncio.sleep(0.2)
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        # A guard against a hang, not a speed limit.
+        row = await asyncio.wait_for(single.first(_BY_ID, {"b_id": "full"}), timeout=30)
+        assert row.id == "full"
+    finally:
+        await single.dispose()

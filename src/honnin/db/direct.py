@@ -9,8 +9,9 @@ work: about 215 µs of CPU, against 70-80 µs for the same prepared statement on
 pool (docs/benchmarks.md, inquiry, tenth round). Here SQLAlchemy still builds and compiles
 the statement (its asyncpg dialect: ``$n`` placeholders, bind casts) and every value
 still goes through the bind and result processors SQLAlchemy's own execution would apply;
-only the execution moves, to an asyncpg pool of the :class:`~honnin.db.Database`'s own,
-with the JSON codecs SQLAlchemy's asyncpg dialect sets on its connections.
+only the execution moves, to asyncpg connections of the :class:`~honnin.db.Database`'s own
+(:class:`~honnin.db.statement_pool.StatementPool`), with the JSON codecs SQLAlchemy's
+asyncpg dialect sets on its connections.
 
 Only ``SELECT`` statements whose parameters are all plain binds run here; anything else
 (``IN`` lists that expand, ``literal_execute``) is refused with
@@ -21,12 +22,11 @@ Errors keep SQLAlchemy's types, so callers and the gateway's translation see one
 vocabulary: a value that cannot be bound is a :class:`sqlalchemy.exc.StatementError`, a
 constraint violation an :class:`sqlalchemy.exc.IntegrityError`, a lost connection an
 :class:`sqlalchemy.exc.OperationalError` with ``connection_invalidated`` set (the gateway
-answers 503 ``database_unavailable``), and the asyncpg pool drops that connection.
+answers 503 ``database_unavailable``), and the pool drops that connection.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import functools
 import json
@@ -45,6 +45,8 @@ from sqlalchemy.exc import (
     StatementError,
 )
 from sqlalchemy.types import TypeEngine
+
+from honnin.db.statement_pool import StatementPool
 
 _Processor = Callable[[Any], Any] | None
 
@@ -172,14 +174,6 @@ async def _set_codecs(connection: asyncpg.Connection) -> None:
     )
 
 
-async def keep_session(connection: asyncpg.Connection) -> None:
-    """The pool's reset, on a connection's way back to it: nothing more than what asyncpg
-    always does first (it ends a transaction left open)."""
-    # asyncpg's default reset is a statement of its own (advisory locks, cursors, LISTEN,
-    # session settings), a round trip after every statement here; single statements leave
-    # none of those behind.
-
-
 # What asyncpg (or the socket under it) raises; PostgresError includes the server's
 # refusals to connect (too many clients, starting up).
 _DRIVER_ERRORS = (
@@ -228,15 +222,14 @@ def connect_arguments(url: str, dialect: Dialect) -> dict[str, Any] | None:
 
 
 class DirectStatements:
-    """Runs compiled ``SELECT`` statements on an asyncpg pool opened on first use, again
-    after :meth:`close`."""
+    """Runs compiled ``SELECT`` statements on a pool of asyncpg connections opened on first
+    use, again after :meth:`close`."""
 
     def __init__(self, connect: Mapping[str, Any], *, dialect: Dialect, size: int) -> None:
         self._connect = dict(connect)
         self._dialect = dialect
         self._size = size
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self._pool: StatementPool | None = None
         # Each statement is described by the server once per process (its columns' types).
         self._processors: dict[tuple[str, tuple[TypeEngine[Any], ...]], tuple[_Processor, ...]]
         self._processors = {}
@@ -267,18 +260,26 @@ class DirectStatements:
     ) -> list[Any]:
         compiled = self.compiled(statement)
         arguments = compiled.arguments(values)
-        pool = self._pool or await self._open()
+        pool = self._pool or self._open()
         try:
-            async with pool.acquire() as connection:
-                try:
-                    records, processors = await self._fetch(
-                        connection, compiled, arguments, every=every
-                    )
-                except _DRIVER_ERRORS as exc:
-                    lost = connection.is_closed()
-                    raise translated(exc, compiled.sql, arguments, lost=lost) from exc
+            connection = await pool.acquire()
         except _DRIVER_ERRORS as exc:  # opening a connection for the pool
             raise translated(exc, compiled.sql, arguments, lost=True) from exc
+        reusable = False
+        try:
+            records, processors = await self._fetch(connection, compiled, arguments, every=every)
+            reusable = True
+        except asyncpg.PostgresError as exc:
+            # The server's answer ends the statement; the connection is idle again (the
+            # pool drops it if that answer closed it).
+            reusable = True
+            lost = connection.is_closed()
+            raise translated(exc, compiled.sql, arguments, lost=lost) from exc
+        except _DRIVER_ERRORS as exc:
+            lost = connection.is_closed()
+            raise translated(exc, compiled.sql, arguments, lost=lost) from exc
+        finally:
+            pool.release(connection, reusable=reusable)
         return [compiled.convert(record, processors) for record in records]
 
     async def _fetch(
@@ -306,21 +307,20 @@ class DirectStatements:
             records = [await connection.fetchrow(compiled.sql, *arguments)]
         return [record for record in records if record is not None], processors
 
-    async def _open(self) -> asyncpg.Pool:
-        async with self._opening:
-            if self._pool is None:
-                try:
-                    self._pool = await asyncpg.create_pool(
-                        min_size=0,
-                        max_size=self._size,
-                        max_inactive_connection_lifetime=IDLE_SECONDS,
-                        init=_set_codecs,
-                        reset=keep_session,
-                        **self._connect,
-                    )
-                except _DRIVER_ERRORS as exc:
-                    raise translated(exc, "connect", (), lost=True) from exc
-            return self._pool
+    def _open(self) -> StatementPool:
+        self._pool = StatementPool(
+            size=self._size, connect=self._new_connection, idle_seconds=IDLE_SECONDS
+        )
+        return self._pool
+
+    async def _new_connection(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(**self._connect)
+        try:
+            await _set_codecs(connection)
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
