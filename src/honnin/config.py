@@ -56,8 +56,8 @@ class Settings(BaseSettings):
     # flows; docs/benchmarks.md, inquiry).
     database_pool_size: int | None = Field(default=None, ge=1, le=500)
     database_max_overflow: int | None = Field(default=None, ge=0, le=500)
-    # PostgreSQL only: the asyncpg pool of the one-statement reads and guarded writes
-    # (honnin.db.direct), beside the pool above.
+    # PostgreSQL only: the asyncpg connections of the one-statement reads and guarded
+    # writes (honnin.db.direct, honnin.db.statement_pool), beside the pool above.
     database_direct_pool_size: int = Field(default=20, ge=1, le=500)
     # Test each PostgreSQL connection before use (three round trips per checkout with
     # asyncpg); for networks that silently drop idle connections. Off: a dropped connection
