@@ -270,9 +270,9 @@ class DirectStatements:
             records, processors = await self._fetch(connection, compiled, arguments, every=every)
             reusable = True
         except asyncpg.PostgresError as exc:
-            # The server's answer ends the statement; the connection is idle again (the
-            # pool drops it if that answer closed it).
-            reusable = True
+            # The server's answer ends the statement and the connection is idle again,
+            # unless the answer was that the server is going away.
+            reusable = not isinstance(exc, _CONNECTION_LOST)
             lost = connection.is_closed()
             raise translated(exc, compiled.sql, arguments, lost=lost) from exc
         except _DRIVER_ERRORS as exc:
