@@ -40,6 +40,15 @@ class Connector:
         return connection
 
 
+async def closed_soon(connection: asyncpg.Connection) -> bool:
+    """Whether the pool's closing task (in the background) has closed ``connection``."""
+    for _ in range(200):
+        if connection.is_closed():
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -142,14 +151,12 @@ async def test_idle_connections_are_closed_when_taken_or_when_others_come_back(
     taken = await pool.acquire()
     assert taken is newer
     pool.release(taken, reusable=True)  # trims the stale one on its way back
-    await asyncio.sleep(0.1)
-    assert old.is_closed()
+    assert await closed_soon(old)
     assert pool.open_connections == 1
     clock.now += 61
     fresh = await pool.acquire()  # the only idle one went stale too
     assert fresh is not newer
-    await asyncio.sleep(0.1)
-    assert newer.is_closed()
+    assert await closed_soon(newer)
     pool.release(fresh, reusable=True)
 
 
@@ -172,8 +179,7 @@ async def test_close_closes_idle_connections_now_and_busy_ones_when_they_return(
     assert not busy.is_closed()
     assert await busy.fetchval("SELECT 3") == 3  # its statement goes on
     pool.release(busy, reusable=True)
-    await asyncio.sleep(0.1)
-    assert busy.is_closed()
+    assert await closed_soon(busy)
     # The pool opens again on demand.
     reopened = await pool.acquire()
     assert reopened not in (idle, busy)
