@@ -269,13 +269,12 @@ class DirectStatements:
         try:
             records, processors = await self._fetch(connection, compiled, arguments, every=every)
             reusable = True
-        except asyncpg.PostgresError as exc:
-            # The server's answer ends the statement and the connection is idle again,
-            # unless the answer was that the server is going away.
-            reusable = not isinstance(exc, _CONNECTION_LOST)
-            lost = connection.is_closed()
-            raise translated(exc, compiled.sql, arguments, lost=lost) from exc
         except _DRIVER_ERRORS as exc:
+            # A server's answer ends the statement and leaves the connection idle, unless
+            # the answer was that the server is going away.
+            reusable = isinstance(exc, asyncpg.PostgresError) and not isinstance(
+                exc, _CONNECTION_LOST
+            )
             lost = connection.is_closed()
             raise translated(exc, compiled.sql, arguments, lost=lost) from exc
         finally:

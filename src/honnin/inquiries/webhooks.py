@@ -25,8 +25,7 @@ from sqlalchemy import Connection, Row, Select, Table, and_, bindparam, select, 
 
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
-from honnin.db import Database
-from honnin.db.writes import GuardedWrite, NewRow, new_rows
+from honnin.db import Database, GuardedWrite, NewRow, new_rows
 from honnin.http_client import Answer, TransportError
 from honnin.inquiries import core
 from honnin.inquiries.models import WebhookDelivery

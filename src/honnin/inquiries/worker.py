@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import structlog
 
@@ -154,20 +155,15 @@ class DeliveryLoop:
         self._wake.set()
         await _finish(task, grace_seconds)
         if self._sending:
-            sending = asyncio.gather(*self._sending, return_exceptions=True)
-            try:
-                await asyncio.wait_for(asyncio.shield(sending), timeout=grace_seconds)
-            except TimeoutError:
-                for delivery in list(self._sending):
-                    delivery.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sending
+            # Cancelling the gathering cancels each delivery still in flight.
+            await _finish(asyncio.gather(*self._sending, return_exceptions=True), grace_seconds)
 
 
-async def _finish(task: asyncio.Task[None], grace_seconds: float) -> None:
+async def _finish(work: asyncio.Future[Any], grace_seconds: float) -> None:
+    """Wait up to ``grace_seconds`` for ``work``, then cancel it and wait for that."""
     try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=grace_seconds)
+        await asyncio.wait_for(asyncio.shield(work), timeout=grace_seconds)
     except TimeoutError:
-        task.cancel()
+        work.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            await work
