@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -20,6 +20,7 @@ from hypothesis import settings as hypothesis_settings
 from honnin.db import Database
 from honnin.db.migrate import upgrade
 from support.platform import Platform, platform_settings, running_platform
+from support.webhooks import WebhookReceiver, webhook_receiver
 
 T = TypeVar("T")
 
@@ -112,6 +113,13 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.fail(f"../shared not found beside the checkout ({SHARED_DIR})")
     return SHARED_DIR
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """An enterprise's webhook receiver on loopback, recording what it is sent."""
+    with webhook_receiver() as running:
+        yield running
 
 
 @pytest.fixture

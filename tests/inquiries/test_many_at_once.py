@@ -14,7 +14,7 @@ import asyncio
 import base64
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ from honnin.sandbox.banks import Fault
 from honnin.trace.models import TraceEventRow
 from honnin.trace.service import LEDGER_KIND, TraceLedgerPublisher
 from support.broker import CALLBACK, Broker, running_broker
-from support.webhooks import WebhookReceiver, webhook_receiver
+from support.webhooks import WebhookReceiver
 
 COMPLETED = ["inquiry.created", "consent.given", "bank.fetched", "delivered", "webhook.delivered"]
 DENIED = ["inquiry.created", "consent.refused", "webhook.delivered"]
@@ -61,12 +61,6 @@ PLANS = [
         for n in range(6)
     ],
 ]
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as running:
-        yield running
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import pytest
@@ -16,13 +16,7 @@ from honnin.inquiries import core
 from honnin.inquiries.models import WebhookDelivery
 from honnin.inquiries.webhooks import CLAIM_LEASE
 from support.broker import Broker, running_broker
-from support.webhooks import WebhookReceiver, webhook_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as running:
-        yield running
+from support.webhooks import WebhookReceiver
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ reads the trace: success, denial, bank failure, replay, expiry, webhook delivery
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -16,13 +16,7 @@ from sqlalchemy import select
 from honnin.trace.models import TraceEventRow
 from support.broker import SATO, Broker, running_broker
 from support.trace import assert_trace, trace_kinds
-from support.webhooks import WebhookReceiver, webhook_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as running:
-        yield running
+from support.webhooks import WebhookReceiver
 
 
 @pytest.fixture
