@@ -87,6 +87,7 @@ APPLICANT = {
 ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
 BANK_SECRET = "bench-bank-secret-0123456789abcdef"
 HONNIN = str(Path(sys.executable).parent / "honnin")
+THIS_SOURCE = Path(__file__).resolve().parents[1] / "src"
 scratch_database = load("_scratch").scratch_database
 # How long a flow waits for its webhook before the run fails (the outbox's first retry
 # comes after 5 s; a delivery this late is a failure, not a figure).
@@ -148,6 +149,22 @@ def _machine_cpu_seconds() -> float:
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     ticks = [int(value) for value in fields[:8]]  # user nice system idle iowait irq softirq steal
     return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _ratio(platform_cpu: float, bank_cpu: float) -> float | None:
+    """``platform_cpu / bank_cpu`` to 3 decimals; None when the bank used no CPU that the
+    kernel's clock ticks could see (a run too short to say)."""
+    return round(platform_cpu / bank_cpu, 3) if bank_cpu > 0 else None
+
+
+def _lower(mine: float | None, theirs: float | None) -> bool:
+    return mine is not None and theirs is not None and mine < theirs
+
+
+def _mean(values: list[float | None]) -> float | None:
+    """The mean of the slices that have a figure, to 3 decimals (None when none has)."""
+    known = [value for value in values if value is not None]
+    return round(statistics.mean(known), 3) if known else None
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -625,7 +642,9 @@ def _run(**options: str) -> dict[str, Any]:
         processes.append(bank_process)
         honnin_process = subprocess.Popen(
             [HONNIN, "serve", "--port", str(honnin_port), "--workers", str(workers)],
-            env=_env(secrets_env),
+            # Beside another checkout, both platforms start the same way (their source on
+            # PYTHONPATH), so only the source differs between the two.
+            env=_env(secrets_env, PYTHONPATH=str(THIS_SOURCE)) if against else _env(secrets_env),
             stdout=log,
             stderr=log,
         )
@@ -725,20 +744,26 @@ async def _compare(
         )
         benches[name] = bench
     pid_of = {"this": pids["platform"], "against": pids["against"]}
-    measured: dict[str, list[dict[str, float]]] = {"this": [], "against": []}
+    measured: dict[str, list[dict[str, float | None]]] = {"this": [], "against": []}
     for pair in range(slices):
         for name in ("against", "this") if pair % 2 == 0 else ("this", "against"):
             platform_cpu = _cpu_seconds(pid_of[name])
+            bank_cpu = _cpu_seconds(pids["bank"])
+            load_cpu = time.process_time()
             machine_cpu = _machine_cpu_seconds()
             elapsed, _ = await _run_flows(
                 benches[name].through_honnin, flows=flows, concurrency=concurrency
             )
+            platform_cpu = _cpu_seconds(pid_of[name]) - platform_cpu
+            bank_cpu = _cpu_seconds(pids["bank"]) - bank_cpu
+            load_cpu = time.process_time() - load_cpu
             measured[name].append(
                 {
                     "flows_per_s": round(flows / elapsed, 1),
-                    "platform_cpu_ms_per_flow": round(
-                        1000 * (_cpu_seconds(pid_of[name]) - platform_cpu) / flows, 2
-                    ),
+                    "platform_cpu_ms_per_flow": round(1000 * platform_cpu / flows, 2),
+                    "bank_cpu_ms_per_flow": round(1000 * bank_cpu / flows, 2),
+                    "platform_per_bank_cpu": _ratio(platform_cpu, bank_cpu),
+                    "load_generator_cpu_ms_per_flow": round(1000 * load_cpu / flows, 2),
                     "machine_cpu_ms_per_flow": round(
                         1000 * (_machine_cpu_seconds() - machine_cpu) / flows, 2
                     ),
@@ -749,9 +774,7 @@ async def _compare(
 
     def summary(name: str) -> dict[str, Any]:
         rows = measured[name]
-        return {key: round(statistics.mean(row[key] for row in rows), 2) for key in rows[0]} | {
-            "slices": rows
-        }
+        return {key: _mean([row[key] for row in rows]) for key in rows[0]} | {"slices": rows}
 
     return {
         "benchmark": "inquiry",
@@ -764,7 +787,12 @@ async def _compare(
         "against": summary("against"),
         # Slices run back to back as pairs; how often this platform was the faster one.
         "pairs_this_faster": sum(
-            mine["flows_per_s"] > theirs["flows_per_s"]
+            _lower(theirs["flows_per_s"], mine["flows_per_s"])
+            for mine, theirs in zip(measured["this"], measured["against"], strict=True)
+        ),
+        # ... and how often its CPU per flow, in units of the bank's, was the lower one.
+        "pairs_this_cheaper": sum(
+            _lower(mine["platform_per_bank_cpu"], theirs["platform_per_bank_cpu"])
             for mine, theirs in zip(measured["this"], measured["against"], strict=True)
         ),
         "pairs": slices,
@@ -856,6 +884,12 @@ async def _measure(
             "p50": ms(statistics.median(through) - statistics.median(direct)),
             "p99": ms(_percentile(through, 0.99) - _percentile(direct, 0.99)),
         },
+        # The platform's CPU per flow in units of the bank's: the bank serves the same five
+        # requests per flow whatever the platform does, so this divides out most of how
+        # fast the box was during the run (each process's CPU per flow moves by up to 1.6x
+        # from one run to the next here). It cannot see a change that also moves the other
+        # processes' CPU per flow (docs/benchmarks.md, inquiry, fourteenth round).
+        "platform_per_bank_cpu": _ratio(platform_cpu, bank_cpu_honnin),
         "cpu_ms_per_flow": {
             "through_honnin": {
                 "platform": ms(platform_cpu / flows),

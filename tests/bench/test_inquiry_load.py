@@ -154,8 +154,33 @@ def test_against_alternates_the_load_between_two_platforms() -> None:
         assert len(slices) == 2
         assert all(s["flows_per_s"] > 0 and s["platform_cpu_ms_per_flow"] > 0 for s in slices)
         assert result[side]["flows_per_s"] == round(
-            statistics.mean(s["flows_per_s"] for s in slices), 2
+            statistics.mean(s["flows_per_s"] for s in slices), 3
         )
+        for s in slices:
+            # Three flows may pass between two of the kernel's clock ticks at the bank.
+            if s["bank_cpu_ms_per_flow"] == 0:
+                assert s["platform_per_bank_cpu"] is None
+            else:
+                ratio = s["platform_cpu_ms_per_flow"] / s["bank_cpu_ms_per_flow"]
+                assert s["platform_per_bank_cpu"] == pytest.approx(ratio, rel=0.05)
+    assert 0 <= result["pairs_this_cheaper"] <= 2
+
+
+def test_cpu_in_units_of_the_bank_is_a_ratio_or_none_when_the_bank_used_none() -> None:
+    assert inquiry._ratio(0.9, 0.3) == 3.0
+    assert inquiry._ratio(1.0, 3.0) == 0.333
+    assert inquiry._ratio(0.5, 0.0) is None
+
+
+def test_slices_without_a_figure_are_left_out_of_the_mean_and_of_the_comparison() -> None:
+    assert inquiry._mean([3.0, None, 4.0]) == 3.5
+    assert inquiry._mean([None, None]) is None
+    assert inquiry._mean([1.0, 2.0, 2.0]) == 1.667
+    assert inquiry._lower(1.0, 2.0)
+    assert not inquiry._lower(2.0, 1.0)
+    assert not inquiry._lower(1.0, 1.0)
+    assert not inquiry._lower(None, 2.0)
+    assert not inquiry._lower(1.0, None)
 
 
 @pytest.mark.parametrize("option", ["0", "-1", "two", ""])
@@ -202,6 +227,9 @@ async def test_the_webhook_sink_takes_signed_deliveries_only_and_counts_repeats(
 
 def test_with_webhooks_every_flow_waits_for_its_signed_webhook() -> None:
     result = inquiry.run(flows="3", concurrency="2", latency_ms="0", webhooks="1")
+    cpu = result["cpu_ms_per_flow"]["through_honnin"]
+    assert result["platform_per_bank_cpu"] is None or result["platform_per_bank_cpu"] > 0
+    assert (result["platform_per_bank_cpu"] is None) == (cpu["bank"] == 0)
     assert result["webhooks"]["received"] == 3
     assert result["webhooks"]["repeated"] == 0
     assert result["webhooks"]["lag_ms"]["p50"] >= 0
