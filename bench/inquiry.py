@@ -886,7 +886,7 @@ async def _measure(
         },
         # The platform's CPU per flow in units of the bank's: the bank serves the same five
         # requests per flow whatever the platform does, so this divides out most of how
-        # fast the box was during the run (each process's CPU per flow moves by up to 1.6x
+        # fast the box was during the run (each process's CPU per flow moves by up to 1.9x
         # from one run to the next here). It cannot see a change that also moves the other
         # processes' CPU per flow (docs/benchmarks.md, inquiry, fourteenth round).
         "platform_per_bank_cpu": _ratio(platform_cpu, bank_cpu_honnin),

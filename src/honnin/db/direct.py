@@ -297,13 +297,14 @@ class DirectStatements:
                 [attribute.type.oid for attribute in prepared.get_attributes()]
             )
             self._processors[key] = processors
-            if every:
-                return await prepared.fetch(*arguments), processors
-            records = [await prepared.fetchrow(*arguments)]
+            records = (
+                await prepared.fetch(*arguments) if every else [await prepared.fetchrow(*arguments)]
+            )
         elif every:
-            return await connection.fetch(compiled.sql, *arguments), processors
+            records = await connection.fetch(compiled.sql, *arguments)
         else:
             records = [await connection.fetchrow(compiled.sql, *arguments)]
+        # fetchrow gives None when there is no row.
         return [record for record in records if record is not None], processors
 
     def _open(self) -> StatementPool:

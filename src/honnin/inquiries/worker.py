@@ -4,8 +4,8 @@
   data past retention.
 * :class:`DeliveryLoop`: send due webhooks as soon as an inquiry queues one (``wake``) and
   every ``interval_seconds`` (retries that came due), up to the dispatcher's
-  ``max_in_flight`` at once; a
-  delivery is claimed when a slot is free, so a slow receiver holds only its own slots.
+  ``max_in_flight`` at once; a delivery is claimed when a slot is free, so a slow
+  receiver holds only its own slots.
 """
 
 from __future__ import annotations
@@ -88,7 +88,6 @@ class DeliveryLoop:
     ) -> None:
         self._dispatcher = dispatcher
         self._interval = interval_seconds
-        self._max_in_flight = dispatcher.max_in_flight
         self._wake = wake
         self._sending: set[asyncio.Task[bool]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -119,7 +118,7 @@ class DeliveryLoop:
 
     async def _fill(self) -> None:
         """Claim as many due deliveries as there are free slots, and start each."""
-        free = self._max_in_flight - len(self._sending)
+        free = self._dispatcher.max_in_flight - len(self._sending)
         self._backlog = False
         if free < 1:
             return
