@@ -3,11 +3,16 @@ rate-limit header fields, closures, plugin hooks, contract-cache invalidation.""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from honnin.banks.flow_errors import BankClosedError
 from honnin.gateway.example_plugin import PurposeGuard
@@ -277,3 +282,69 @@ async def test_contract_changes_show_at_once_despite_the_cache(platform: Platfor
     )
     assert revoked.status_code == 200, revoked.text
     assert await banks() == ["momiji_rest"]
+
+
+async def test_a_rolled_back_contract_change_leaves_nothing_in_the_cache(
+    platform: Platform,
+) -> None:
+    acme = await enterprise(platform)
+    await platform.add_bank("kaede_xml")
+    enterprise_id = acme["enterprise"]["id"]
+    contracts = platform.app.state.contracts
+    headers = await platform.bearer(acme["credentials"])
+
+    class UndoError(Exception):
+        pass
+
+    async def change_then_roll_back() -> None:
+        async with platform.app.state.database.transaction() as session:
+            await contracts.create_contract(
+                session,
+                enterprise_id=enterprise_id,
+                bank_id="kaede_xml",
+                claims=["family_name"],
+                purposes=["account_opening"],
+                valid_from=None,
+                valid_until=None,
+                rate_per_second=None,
+                daily_quota=None,
+                actor="test",
+            )
+            # The session sees its own change, and nothing of it goes into the cache.
+            seen = await contracts.allowed_banks(session, enterprise_id=enterprise_id)
+            assert [b.id for b in seen] == ["kaede_xml", "momiji_rest"]
+            raise UndoError
+
+    with pytest.raises(UndoError):
+        await change_then_roll_back()
+    response = await platform.client.get("/v1/banks", headers=headers)
+    assert [b["id"] for b in response.json()["banks"]] == ["momiji_rest"]
+
+
+@contextmanager
+def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])  # (connection, cursor, statement, parameters, context, many)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_requests_meeting_an_expired_cache_read_the_tables_once(platform: Platform) -> None:
+    acme = await enterprise(platform)
+    headers = await platform.bearer(acme["credentials"])
+    platform.app.state.contracts.invalidate()
+    platform.app.state.gateway.closures.invalidate()
+    with statements_run(platform.app.state.database.engine) as statements:
+        answers = await asyncio.gather(
+            *(platform.client.get("/v1/banks", headers=headers) for _ in range(8))
+        )
+    assert [a.status_code for a in answers] == [200] * 8
+    assert [b["id"] for b in answers[0].json()["banks"]] == ["momiji_rest"]
+    assert sum("FROM gateway_closures" in s for s in statements) == 1
+    assert sum("FROM contracts" in s for s in statements) == 1

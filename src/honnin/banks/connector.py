@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -35,6 +35,8 @@ from honnin.banks.errors import (
     BankTimeoutError,
     BankUnreachableError,
 )
+from honnin.gateway.cache import TTLCache
+from honnin.gateway.httpcache import freshness_seconds
 from honnin.http_client import (
     Answer,
     DecodingError,
@@ -46,6 +48,7 @@ from honnin.http_client import (
 )
 
 METADATA_TTL_SECONDS = 300.0
+METADATA_MAX_TTL_SECONDS = 86_400.0
 # Longest body taken from a bank, as sent and once decoded: discovery, keys, token, KYC.
 MAX_RESPONSE_BYTES = 1_048_576
 # Open connections to one bank at most. Idle ones close after POOL_KEEPALIVE_SECONDS,
@@ -69,13 +72,23 @@ class KycResponse:
 class BankConnector:
     """One per process: pooled HTTP clients per bank, cached discovery and JWKS."""
 
-    def __init__(self, *, redirect_uri: str, timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        redirect_uri: str,
+        timeout_seconds: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._redirect_uri = redirect_uri
         self._timeout_seconds = timeout_seconds
         self._auth: dict[str, tuple[tuple[str | None, ...], ClientAuth]] = {}
         self._http: dict[str, OutboundHttp] = {}
-        self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._jwks: dict[str, tuple[float, KeySet]] = {}
+        # Discovery documents and key sets, per issuer, kept as long as the bank's
+        # Cache-Control or Expires allow (RFC 9111), METADATA_TTL_SECONDS when it says
+        # nothing, METADATA_MAX_TTL_SECONDS at most; concurrent misses share one GET.
+        self._documents: TTLCache[tuple[str, str], Any] = TTLCache(
+            ttl=METADATA_TTL_SECONDS, monotonic=monotonic
+        )
         self._lock = asyncio.Lock()
 
     @property
@@ -91,9 +104,13 @@ class BankConnector:
     # -- discovery ---------------------------------------------------------------------
 
     async def metadata(self, connection: BankConnection) -> dict[str, Any]:
-        cached = self._metadata.get(connection.issuer)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
+        """The bank's discovery document (OIDC Discovery 1.0 §4, RFC 8414 §3)."""
+        document: dict[str, Any] = await self._documents.get_or_fetch(
+            ("metadata", connection.issuer), lambda: self._fetch_metadata(connection)
+        )
+        return document
+
+    async def _fetch_metadata(self, connection: BankConnection) -> tuple[Any, float]:
         well_known = (
             "/.well-known/openid-configuration"
             if connection.protocol == "oidc"
@@ -103,21 +120,24 @@ class BankConnector:
         document = _json_object(response, what="discovery document")
         if document.get("issuer") != connection.issuer:
             raise BankProtocolError(f"{connection.bank_id}: discovery issuer does not match")
-        self._metadata[connection.issuer] = (time.monotonic() + METADATA_TTL_SECONDS, document)
-        return document
+        return document, _freshness(response)
 
     async def _jwks_for(self, connection: BankConnection, *, refresh: bool = False) -> KeySet:
-        cached = self._jwks.get(connection.issuer)
-        if cached and cached[0] > time.monotonic() and not refresh:
-            return cached[1]
+        key = ("jwks", connection.issuer)
+        if refresh:
+            # Not a load begun before: that one may have read the keys before rotation.
+            self._documents.invalidate(key)
+        keys: KeySet = await self._documents.get_or_fetch(key, lambda: self._fetch_jwks(connection))
+        return keys
+
+    async def _fetch_jwks(self, connection: BankConnection) -> tuple[Any, float]:
         metadata = await self.metadata(connection)
         response = await self._send(connection, "GET", str(metadata["jwks_uri"]))
         try:
             keys = KeySet.import_key_set(_json_object(response, what="JWKS"))  # type: ignore[arg-type]
         except (JoseError, ValueError, TypeError) as exc:
             raise BankProtocolError(f"{connection.bank_id}: JWKS is not usable") from exc
-        self._jwks[connection.issuer] = (time.monotonic() + METADATA_TTL_SECONDS, keys)
-        return keys
+        return keys, _freshness(response)
 
     # -- the OAuth client ----------------------------------------------------------------
 
@@ -337,6 +357,13 @@ def _status_error(connection: BankConnection, response: Answer, *, what: str) ->
     if response.status >= 500:
         return BankServerError(message)
     return BankProtocolError(message)
+
+
+def _freshness(response: Answer) -> float:
+    """How long a discovery document or key set may be reused (errors raise before)."""
+    return freshness_seconds(
+        response.headers, default=METADATA_TTL_SECONDS, maximum=METADATA_MAX_TTL_SECONDS
+    )
 
 
 def _json_object(

@@ -1,16 +1,18 @@
-"""Caches of what is safe to cache: bank discovery documents and JWKS, contract look-ups.
+"""Per-process caches of what is safe to cache, and the single-flight loads behind them.
 
-* :class:`CachingFetcher` - GETs of bank metadata (OpenID discovery, RFC 8414 metadata,
-  JWKS) reused for as long as the bank's ``Cache-Control`` / ``Expires`` allow
-  (:mod:`honnin.gateway.httpcache`, RFC 9111), capped; concurrent misses for one URL share
-  one request. ``invalidate(url)`` / ``get(url, refresh=True)`` drop an entry, e.g. when an
-  ID token names a key the cached JWKS lacks (OIDC Core §10.1.1 key rotation).
+* :class:`TTLCache` - entries kept for a TTL, or for a lifetime given with each value (the
+  bank connector keeps discovery documents and JWKS as long as the bank's
+  ``Cache-Control`` / ``Expires`` allow, :mod:`honnin.gateway.httpcache`, RFC 9111).
+  Concurrent misses of one key share one load (:class:`SharedLoads`), so a TTL expiring
+  under load costs one query or request, not one per request in flight.
 * :class:`CachingContractService` - the contract table as the request path reads it
   (banks an enterprise may ask, its contracts, a bank's status), kept per process for
   ``gateway_cache_ttl_seconds``. Changes made through this process drop the whole cache
   when their transaction commits; changes made elsewhere (CLI, other processes) are seen
-  within the TTL. Validity windows are still decided per request against the clock, so an
-  expiring contract stops applying at its instant.
+  within the TTL. A session that has changed them reads past the cache until it ends: it
+  must see its own changes, and the cache must not keep what may yet be rolled back.
+  Validity windows are still decided per request against the clock, so an expiring
+  contract stops applying at its instant.
 """
 
 from __future__ import annotations
@@ -18,11 +20,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from honnin.audit.service import AuditService
@@ -31,14 +31,76 @@ from honnin.contracts.core import ContractTerms, choose_contract
 from honnin.contracts.errors import BankNotFoundError
 from honnin.contracts.service import BankView, ContractService, EnterpriseView
 from honnin.db.engine import after_commit
-from honnin.gateway.httpcache import freshness_seconds
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
+# Set in a session's ``info`` once it has changed contracts, enterprises or banks.
+_CHANGED_IN_SESSION = "honnin.contracts.changed"
+
+# How long a loaded value may be kept: None means the cache's own TTL.
+Lifetime = float | None
+
+
+class _LeaderGoneError(Exception):
+    """The call doing a shared load was cancelled; whoever waited on it loads again."""
+
+
+def _fail(future: asyncio.Future[V], exc: BaseException) -> None:
+    future.set_exception(exc)
+    future.exception()  # waiters re-raise it; with none, asyncio must not warn "never retrieved"
+
+
+class SharedLoads(Generic[K, V]):
+    """Concurrent loads of one key share one call ("single flight").
+
+    The first caller runs the load; callers arriving while it runs wait for its result,
+    or its exception. When that first caller is cancelled (its request gave up), the
+    others are not: one of them runs the load again. :meth:`forget` makes later callers
+    start afresh instead of joining a load begun before a change.
+    """
+
+    def __init__(self) -> None:
+        self._inflight: dict[K, asyncio.Future[V]] = {}
+
+    async def run(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        while (pending := self._inflight.get(key)) is not None:
+            try:
+                return await asyncio.shield(pending)
+            except _LeaderGoneError:
+                continue
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await load()
+        except Exception as exc:
+            _fail(future, exc)
+            raise
+        except BaseException:
+            _fail(future, _LeaderGoneError())
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+
+    def forget(self, key: K | None = None) -> None:
+        """Later callers of ``key`` (of every key when None) do not join a load under way."""
+        if key is None:
+            self._inflight.clear()
+        else:
+            self._inflight.pop(key, None)
+
 
 class TTLCache(Generic[K, V]):
-    """A small in-process cache; entries expire ``ttl`` seconds after they were stored."""
+    """A small in-process cache; entries expire ``ttl`` seconds after they were stored.
+
+    Concurrent misses of one key share one load (:class:`SharedLoads`). A value whose load
+    began before an :meth:`invalidate` or :meth:`clear` is handed to those who waited for
+    it but not kept: the change that caused the invalidation may not be in it.
+    """
 
     def __init__(
         self,
@@ -52,6 +114,7 @@ class TTLCache(Generic[K, V]):
         self._monotonic = monotonic
         self._entries: dict[K, tuple[float, V]] = {}
         self._generation = 0
+        self._loads: SharedLoads[K, V] = SharedLoads()
 
     def get(self, key: K) -> V | None:
         entry = self._entries.get(key)
@@ -62,7 +125,7 @@ class TTLCache(Generic[K, V]):
             return None
         return entry[1]
 
-    def put(self, key: K, value: V, *, ttl: float | None = None) -> None:
+    def put(self, key: K, value: V, *, ttl: Lifetime = None) -> None:
         lifetime = self._ttl if ttl is None else ttl
         if lifetime <= 0:
             return
@@ -71,105 +134,42 @@ class TTLCache(Generic[K, V]):
         self._entries[key] = (self._monotonic() + lifetime, value)
 
     async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The cached value, else ``load()``'s, kept for the cache's TTL."""
+
+        async def for_default_lifetime() -> tuple[V, Lifetime]:
+            return await load(), None
+
+        return await self.get_or_fetch(key, for_default_lifetime)
+
+    async def get_or_fetch(self, key: K, fetch: Callable[[], Awaitable[tuple[V, Lifetime]]]) -> V:
+        """Like :meth:`get_or_load`, for a load that also says how long its value may be
+        kept (an HTTP answer's freshness); 0 keeps nothing."""
         found = self.get(key)
         if found is not None:
             return found
-        generation = self._generation
-        value = await load()
-        # A change committed while loading may have made the value stale: do not keep it.
-        if generation == self._generation:
-            self.put(key, value)
-        return value
+
+        async def fill() -> V:
+            # A caller whose loader was cancelled runs this again: the value may be in.
+            kept = self.get(key)
+            if kept is not None:
+                return kept
+            generation = self._generation
+            value, lifetime = await fetch()
+            if generation == self._generation:
+                self.put(key, value, ttl=lifetime)
+            return value
+
+        return await self._loads.run(key, fill)
 
     def invalidate(self, key: K) -> None:
+        self._generation += 1
         self._entries.pop(key, None)
+        self._loads.forget(key)
 
     def clear(self) -> None:
         self._generation += 1
         self._entries.clear()
-
-
-@dataclass(frozen=True, slots=True)
-class CachedResponse:
-    url: str
-    status_code: int
-    headers: dict[str, str]
-    content: bytes
-
-    def json(self) -> Any:
-        import json
-
-        return json.loads(self.content)
-
-
-class CachingFetcher:
-    """GET with a private cache honouring ``Cache-Control``; for bank metadata and JWKS.
-
-    ``fetch`` does the request (the connector passes its flow-guarded GET); responses
-    other than 200 are never cached.
-    """
-
-    def __init__(
-        self,
-        fetch: Callable[[str], Awaitable[httpx.Response]],
-        *,
-        default_ttl: float = 300.0,
-        max_ttl: float = 86_400.0,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._fetch = fetch
-        self._default_ttl = default_ttl
-        self._max_ttl = max_ttl
-        self._cache: TTLCache[str, CachedResponse] = TTLCache(ttl=default_ttl, monotonic=monotonic)
-        self._inflight: dict[str, asyncio.Future[CachedResponse]] = {}
-
-    @classmethod
-    def for_client(cls, client: httpx.AsyncClient, **kwargs: Any) -> CachingFetcher:
-        return cls(client.get, **kwargs)
-
-    async def get(self, url: str, *, refresh: bool = False) -> CachedResponse:
-        if not refresh:
-            cached = self._cache.get(url)
-            if cached is not None:
-                return cached
-            pending = self._inflight.get(url)
-            if pending is not None:
-                return await asyncio.shield(pending)
-        future: asyncio.Future[CachedResponse] = asyncio.get_running_loop().create_future()
-        self._inflight[url] = future
-        try:
-            result = await self._load(url)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # waiters re-raise it; do not warn "never retrieved"
-            raise
-        else:
-            future.set_result(result)
-            return result
-        finally:
-            if self._inflight.get(url) is future:
-                del self._inflight[url]
-
-    async def _load(self, url: str) -> CachedResponse:
-        response = await self._fetch(url)
-        result = CachedResponse(
-            url=url,
-            status_code=response.status_code,
-            headers={k.lower(): v for k, v in response.headers.items()},
-            content=response.content,
-        )
-        if response.status_code == httpx.codes.OK:  # only plain successes are reused
-            lifetime = freshness_seconds(
-                result.headers, default=self._default_ttl, maximum=self._max_ttl
-            )
-            self._cache.put(url, result, ttl=lifetime)
-        return result
-
-    def invalidate(self, url: str) -> None:
-        self._cache.invalidate(url)
-
-    def clear(self) -> None:
-        self._cache.clear()
+        self._loads.forget()
 
 
 class CachingContractService(ContractService):
@@ -191,15 +191,23 @@ class CachingContractService(ContractService):
         self._cache.clear()
 
     def _changed(self, session: AsyncSession) -> None:
+        session.info[_CHANGED_IN_SESSION] = True
         self._cache.clear()
         after_commit(session, self._cache.clear)
+
+    async def _cached(
+        self, session: AsyncSession, key: tuple[str, ...], load: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        if session.info.get(_CHANGED_IN_SESSION):
+            return await load()
+        return await self._cache.get_or_load(key, load)
 
     # -- cached reads ----------------------------------------------------------------------
 
     async def allowed_banks(self, session: AsyncSession, *, enterprise_id: str) -> list[BankView]:
         # Cache the candidates (contract + bank status); decide "in force" at each call.
-        rows: list[tuple[ContractTerms, BankView]] = await self._cache.get_or_load(
-            ("allowed", enterprise_id), lambda: self._allowed_rows(session, enterprise_id)
+        rows: list[tuple[ContractTerms, BankView]] = await self._cached(
+            session, ("allowed", enterprise_id), lambda: self._allowed_rows(session, enterprise_id)
         )
         now = self._now.now()
         seen: dict[str, BankView] = {}
@@ -228,7 +236,8 @@ class CachingContractService(ContractService):
     ) -> list[ContractTerms]:
         if enterprise_id is None:
             return await super().list_contracts(session, enterprise_id=None, bank_id=bank_id)
-        found: list[ContractTerms] = await self._cache.get_or_load(
+        found: list[ContractTerms] = await self._cached(
+            session,
             ("contracts", enterprise_id, bank_id or ""),
             lambda: super(CachingContractService, self).list_contracts(
                 session, enterprise_id=enterprise_id, bank_id=bank_id
@@ -245,8 +254,8 @@ class CachingContractService(ContractService):
         claims: Sequence[str],
         purpose: str,
     ) -> ContractTerms:
-        bank: BankView | None = await self._cache.get_or_load(
-            ("bank", bank_id), lambda: self._bank_or_none(session, bank_id)
+        bank: BankView | None = await self._cached(
+            session, ("bank", bank_id), lambda: self._bank_or_none(session, bank_id)
         )
         if bank is None or bank.status != "active":
             raise BankNotFoundError(f"no bank {bank_id}")

@@ -24,6 +24,7 @@ from honnin.audit.service import AuditService
 from honnin.clock import Clock
 from honnin.db import Database, conflict_insert
 from honnin.db.engine import after_commit
+from honnin.gateway.cache import TTLCache
 from honnin.gateway.core import Closure, ClosureScope, retry_after, validate_closure
 from honnin.gateway.errors import ClosureNotFoundError, ServiceClosedError
 from honnin.gateway.models import ServiceClosure
@@ -54,11 +55,12 @@ class ClosureService:
         self._database = database
         self._clock = clock
         self._audit = audit
-        self._ttl = ttl_seconds
         self._default_retry_after = default_retry_after
-        self._monotonic = monotonic
-        self._snapshot: dict[tuple[str, str], Closure] | None = None
-        self._loaded_at = 0.0
+        # One entry, the whole table: a snapshot expiring under load is read once, and a
+        # read begun before a change here commits is not kept (TTLCache's generations).
+        self._snapshot: TTLCache[str, dict[tuple[str, str], Closure]] = TTLCache(
+            ttl=ttl_seconds, monotonic=monotonic
+        )
 
     # -- operator actions ----------------------------------------------------------------
 
@@ -135,7 +137,7 @@ class ClosureService:
         return [_closure(r) for r in rows]
 
     def invalidate(self) -> None:
-        self._snapshot = None
+        self._snapshot.clear()
 
     def _invalidate_on_commit(self, session: AsyncSession) -> None:
         self.invalidate()
@@ -144,15 +146,12 @@ class ClosureService:
     # -- per-request checks ----------------------------------------------------------------
 
     async def _closures(self) -> dict[tuple[str, str], Closure]:
-        snapshot = self._snapshot
-        if snapshot is not None and self._monotonic() - self._loaded_at < self._ttl:
-            return snapshot
-        loaded_at = self._monotonic()
+        return await self._snapshot.get_or_load("all", self._load)
+
+    async def _load(self) -> dict[tuple[str, str], Closure]:
         async with self._database.session() as session:
             rows = (await session.scalars(select(ServiceClosure))).all()
-        snapshot = {(r.scope, r.target): _closure(r) for r in rows}
-        self._snapshot, self._loaded_at = snapshot, loaded_at
-        return snapshot
+        return {(r.scope, r.target): _closure(r) for r in rows}
 
     async def active(self, scope: ClosureScope, target: str) -> Closure | None:
         closure = (await self._closures()).get((scope, target))
