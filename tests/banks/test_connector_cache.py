@@ -35,7 +35,7 @@ class Bank:
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async for request_line, _headers, _body in each_request(reader):
             path = request_line.split(" ")[1]
-            self.hits[path] = self.hits.get(path, 0) + 1
+            self.hits[path] += 1
             await asyncio.sleep(0.05)  # long enough for concurrent callers to miss together
             if path == "/jwks":
                 document: dict[str, object] = {"keys": [self.key]}

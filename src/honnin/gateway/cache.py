@@ -135,11 +135,14 @@ class TTLCache(Generic[K, V]):
 
     async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         """The cached value, else ``load()``'s, kept for the cache's TTL."""
+        found = self.get(key)
+        if found is not None:
+            return found
 
         async def for_default_lifetime() -> tuple[V, Lifetime]:
             return await load(), None
 
-        return await self.get_or_fetch(key, for_default_lifetime)
+        return await self._load_shared(key, for_default_lifetime)
 
     async def get_or_fetch(self, key: K, fetch: Callable[[], Awaitable[tuple[V, Lifetime]]]) -> V:
         """Like :meth:`get_or_load`, for a load that also says how long its value may be
@@ -147,7 +150,9 @@ class TTLCache(Generic[K, V]):
         found = self.get(key)
         if found is not None:
             return found
+        return await self._load_shared(key, fetch)
 
+    async def _load_shared(self, key: K, fetch: Callable[[], Awaitable[tuple[V, Lifetime]]]) -> V:
         async def fill() -> V:
             # A caller whose loader was cancelled runs this again: the value may be in.
             kept = self.get(key)
