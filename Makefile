@@ -2,14 +2,15 @@
 # with Python 3.11, pip and make: uv is installed with pip when missing.
 SHELL := /bin/bash
 PYTHON ?= python3
-UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+# uv on PATH if there is one, else the one pip installed, run as a module: `pip install
+# --user` puts its script in ~/.local/bin, which is not on every PATH.
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 
 .PHONY: setup system-packages demo test lint typecheck pytest fmt clean
 
 setup:
-	@command -v uv >/dev/null 2>&1 || test -x $(UV) || $(PYTHON) -m pip install -q --user uv || $(PYTHON) -m pip install -q uv
-	@$(eval UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv))
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q --user uv || $(PYTHON) -m pip install -q uv
 	$(UV) sync --frozen
 
 demo: setup
