@@ -3,6 +3,8 @@
 # then stop them. Installs what is missing (Debian packages via apt-get when root).
 #   scripts/test-services.sh pytest ...
 set -euo pipefail
+# runuser, useradd and the PostgreSQL tools live in sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 run_dir=${HONNIN_TEST_RUN_DIR:-/tmp/honnin-test-services-$$}
