@@ -335,6 +335,7 @@ def _build_broker(
         master_secret=webhook_secret,
         events=events,
         max_in_flight=settings.webhook_max_in_flight,
+        on_due=wake.set,
     )
     maintenance = MaintenanceLoop(
         inquiries=inquiries,

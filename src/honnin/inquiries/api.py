@@ -3,11 +3,12 @@ through ``/broker/start/{token}`` to their bank and come back to ``/broker/callb
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -16,13 +17,20 @@ from honnin.errors import HonninError
 from honnin.gateway.dependencies import require_scope
 from honnin.inquiries.errors import InvalidCallbackError
 from honnin.inquiries.schemas import (
+    DeliveryStatus,
     InquiryCreate,
     InquiryCreated,
     InquiryOut,
+    InquiryPage,
     InquiryResult,
+    InquiryStatus,
+    InquirySummaryOut,
+    WebhookDeliveryOut,
+    WebhookDeliveryPage,
     WebhookSecretOut,
 )
 from honnin.inquiries.service import InquiryService
+from honnin.inquiries.webhooks import DeliveryView, WebhookDispatcher
 
 router = APIRouter(prefix="/v1", tags=["bank inquiries"])
 broker_router = APIRouter(prefix="/broker", tags=["user-facing pages"], include_in_schema=False)
@@ -39,6 +47,18 @@ async def inquiry_service(request: Request) -> InquiryService:
 
 
 Inquiries = Annotated[InquiryService, Depends(inquiry_service)]
+
+
+async def webhook_dispatcher(request: Request) -> WebhookDispatcher:
+    dispatcher: WebhookDispatcher = request.app.state.webhooks
+    return dispatcher
+
+
+Webhooks = Annotated[WebhookDispatcher, Depends(webhook_dispatcher)]
+Limit = Annotated[int, Query(ge=1, le=100, description="items per page")]
+Cursor = Annotated[
+    str | None, Query(max_length=200, description="next_cursor of the previous page")
+]
 
 
 @router.post("/bank-inquiries", status_code=201, response_model=InquiryCreated)
@@ -67,6 +87,33 @@ async def create_inquiry(
         status=created.status,
         authorization_url=created.authorization_url,
         expires_at=created.expires_at,
+    )
+
+
+@router.get("/bank-inquiries", response_model=InquiryPage)
+async def list_inquiries(
+    inquiries: Inquiries,
+    principal: Annotated[Principal, Depends(require_scope("inquiries:read"))],
+    status: InquiryStatus | None = None,
+    bank_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> InquiryPage:
+    """Your inquiries, newest first: statuses and outcomes, never the data (read one
+    inquiry for its result). For reconciling with what your webhooks told you."""
+    page = await inquiries.page(
+        enterprise_id=principal.enterprise_id,
+        status=status,
+        bank_id=bank_id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return InquiryPage(
+        items=[
+            InquirySummaryOut(**{**dataclasses.asdict(item), "claims": list(item.claims)})
+            for item in page.items
+        ],
+        next_cursor=page.next_cursor,
     )
 
 
@@ -108,6 +155,45 @@ async def webhook_secret(
 ) -> WebhookSecretOut:
     """The key that signs your webhooks (Standard Webhooks, ``whsec_`` form)."""
     return WebhookSecretOut(secret=inquiries.webhook_secret(principal.enterprise_id))
+
+
+def _delivery(view: DeliveryView) -> WebhookDeliveryOut:
+    return WebhookDeliveryOut(**dataclasses.asdict(view))
+
+
+@router.get("/webhook-deliveries", response_model=WebhookDeliveryPage)
+async def list_webhook_deliveries(
+    webhooks: Webhooks,
+    principal: Annotated[Principal, Depends(require_scope("inquiries:read"))],
+    status: DeliveryStatus | None = None,
+    inquiry_id: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> WebhookDeliveryPage:
+    """Your webhooks newest first, with their attempts and last error; ``status=dead``
+    lists those whose retries are spent."""
+    page = await webhooks.page(
+        enterprise_id=principal.enterprise_id,
+        status=status,
+        object_id=inquiry_id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return WebhookDeliveryPage(
+        items=[_delivery(item) for item in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post("/webhook-deliveries/{delivery_id}/redeliver", response_model=WebhookDeliveryOut)
+async def redeliver_webhook(
+    delivery_id: str,
+    webhooks: Webhooks,
+    principal: Annotated[Principal, Depends(require_scope("inquiries:write"))],
+) -> WebhookDeliveryOut:
+    """Send a dead or delivered webhook again, now, with the same ``webhook-id``; 409
+    ``webhook_delivery_pending`` while it is still scheduled."""
+    view = await webhooks.redeliver(enterprise_id=principal.enterprise_id, delivery_id=delivery_id)
+    return _delivery(view)
 
 
 def _page(title: str, message: str, status: int) -> HTMLResponse:

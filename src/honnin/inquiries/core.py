@@ -1,5 +1,6 @@
 """Pure rules of a bank inquiry: statuses and transitions, which claims are released,
-digests, the webhook payload, Standard Webhooks signatures and the retry schedule.
+digests, the webhook payload, Standard Webhooks signatures, the retry schedule and the
+opaque cursors of the enterprise's listings.
 
 Standard Webhooks (standardwebhooks.com spec): headers ``webhook-id``,
 ``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256(secret,
@@ -9,11 +10,14 @@ id.timestamp.body)>``; secrets are shown as ``whsec_<base64>``.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 PENDING: Final = "pending_consent"
@@ -22,6 +26,14 @@ DENIED: Final = "denied"
 EXPIRED: Final = "expired"
 FAILED: Final = "failed"
 FINAL_STATUSES: Final = frozenset({COMPLETED, DENIED, EXPIRED, FAILED})
+STATUSES: Final = (PENDING, COMPLETED, DENIED, EXPIRED, FAILED)
+
+# The webhook outbox: a delivery is pending (due, retrying or being sent), delivered, or
+# dead once the retry schedule is spent.
+DELIVERY_PENDING: Final = "pending"
+DELIVERY_DELIVERED: Final = "delivered"
+DELIVERY_DEAD: Final = "dead"
+DELIVERY_STATUSES: Final = (DELIVERY_PENDING, DELIVERY_DELIVERED, DELIVERY_DEAD)
 
 WEBHOOK_EVENT = "bank_inquiry.finished"
 # Delays after the 1st, 2nd, ... failed attempt; after the last the delivery is dead.
@@ -134,3 +146,42 @@ def next_retry_delay(attempts: int) -> timedelta | None:
     if attempts < 1 or attempts > len(RETRY_DELAYS):
         return None
     return RETRY_DELAYS[attempts - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class PagePosition:
+    """Where a listing newest first stopped: the ``(created_at, id)`` of the last row it
+    served. The next page holds the rows strictly before it in that order."""
+
+    created_at: datetime
+    id: str
+
+
+_CURSOR_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CURSOR_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class CursorError(ValueError):
+    """A cursor this API did not hand out (or one mangled on the way back)."""
+
+
+def encode_cursor(position: PagePosition) -> str:
+    """An opaque, URL-safe token for ``position`` (base64url of a JSON pair)."""
+    moment = position.created_at.astimezone(UTC).strftime(_CURSOR_TIME)
+    raw = canonical_json([moment, position.id])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(text: str) -> PagePosition:
+    """Inverse of :func:`encode_cursor`; anything else raises :class:`CursorError`."""
+    if not 1 <= len(text) <= 200:
+        raise CursorError(text)
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        moment, row_id = json.loads(raw)
+        created_at = datetime.strptime(moment, _CURSOR_TIME).replace(tzinfo=UTC)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise CursorError(text) from exc
+    if not isinstance(row_id, str) or not _CURSOR_ID.match(row_id):
+        raise CursorError(text)
+    return PagePosition(created_at=created_at, id=row_id)

@@ -42,3 +42,22 @@ class InvalidApplicantError(InquiryError):
 class WebhookNotConfiguredError(InquiryError):
     code = "webhook_not_configured"
     status = 409
+
+
+class InvalidCursorError(InquiryError):
+    """A listing's ``cursor`` that this API did not hand out."""
+
+    code = "invalid_cursor"
+    status = 400
+
+
+class WebhookDeliveryNotFoundError(InquiryError):
+    code = "webhook_delivery_not_found"
+    status = 404
+
+
+class WebhookDeliveryPendingError(InquiryError):
+    """A redelivery asked for a delivery that is still scheduled (or being sent)."""
+
+    code = "webhook_delivery_pending"
+    status = 409

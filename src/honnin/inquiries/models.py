@@ -17,10 +17,12 @@ class Inquiry(Base):
         UniqueConstraint("enterprise_id", "idempotency_key"),
         Index("ix_bank_inquiries_status_expires", "status", "expires_at"),
         Index("ix_bank_inquiries_purge_after", "purge_after"),
+        # The enterprise's listing, newest first (keyset pages); also its foreign key's.
+        Index("ix_bank_inquiries_enterprise_created", "enterprise_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"))
     bank_id: Mapped[str] = mapped_column(ForeignKey("banks.id"))
     contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"))
     purpose: Mapped[str] = mapped_column(String(100))
@@ -53,10 +55,13 @@ class WebhookDelivery(Base):
     """One event to deliver to an enterprise; retried with backoff until delivered or dead."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_enterprise_created", "enterprise_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"))
     object_id: Mapped[str] = mapped_column(String(40), index=True)
     event_type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

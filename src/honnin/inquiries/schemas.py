@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field
 
@@ -73,3 +73,46 @@ class InquiryOut(BaseModel):
 class WebhookSecretOut(BaseModel):
     secret: str
     scheme: str = "standard-webhooks v1 (HMAC-SHA256)"
+
+
+InquiryStatus = Literal["pending_consent", "completed", "denied", "expired", "failed"]
+DeliveryStatus = Literal["pending", "delivered", "dead"]
+
+
+class InquirySummaryOut(BaseModel):
+    id: str
+    status: str
+    bank_id: str
+    purpose: str
+    claims: list[str]
+    failure_code: str | None
+    match_overall: str | None
+    created_at: datetime
+    expires_at: datetime
+    finished_at: datetime | None
+    result_read_at: datetime | None = Field(
+        description="when the result was first read (GET /v1/bank-inquiries/{id})"
+    )
+    purged: bool
+
+
+class InquiryPage(BaseModel):
+    items: list[InquirySummaryOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
+
+
+class WebhookDeliveryOut(BaseModel):
+    id: str = Field(description="the webhook-id header of every attempt")
+    object_id: str = Field(description="the inquiry the webhook is about")
+    event_type: str
+    status: str = Field(description="pending, delivered or dead (retries spent)")
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class WebhookDeliveryPage(BaseModel):
+    items: list[WebhookDeliveryOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")

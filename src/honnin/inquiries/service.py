@@ -22,10 +22,20 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import structlog
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    bindparam,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -48,11 +58,14 @@ from honnin.inquiries.errors import (
     InquiryNotFoundError,
     InvalidApplicantError,
     InvalidCallbackError,
+    InvalidCursorError,
 )
 from honnin.inquiries.models import Inquiry, WebhookDelivery
 from honnin.matching.claims import match_applicant
 from honnin.matching.errors import MatchingError
 from honnin.security.aead import KeyRing
+
+T = TypeVar("T")
 
 
 class EventSink(Protocol):
@@ -165,6 +178,71 @@ class InquiryView:
 
 
 @dataclass(frozen=True, slots=True)
+class InquirySummary:
+    """An inquiry as a listing shows it: its status and outcome, never its data."""
+
+    id: str
+    status: str
+    bank_id: str
+    purpose: str
+    claims: tuple[str, ...]
+    failure_code: str | None
+    match_overall: str | None
+    created_at: datetime
+    expires_at: datetime
+    finished_at: datetime | None
+    result_read_at: datetime | None
+    purged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing, newest first; ``next_cursor`` asks for the next one (None:
+    this was the last)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def page_query(
+    table: Table,
+    columns: Sequence[Any],
+    *,
+    enterprise_id: str,
+    conditions: Sequence[ColumnElement[bool]],
+    cursor: str | None,
+    limit: int,
+) -> Select[Any]:
+    """One page of ``table``'s rows of ``enterprise_id`` newest first over
+    ``(created_at, id)``, one row more than ``limit`` (to tell whether another page
+    follows). A keyset page, not an offset: an index on ``(enterprise_id, created_at,
+    id)`` serves every page alike, and rows added meanwhile neither repeat nor hide rows.
+    Raises :class:`InvalidCursorError` for a cursor this API did not hand out."""
+    query = select(*columns).where(table.c.enterprise_id == enterprise_id, *conditions)
+    if cursor is not None:
+        try:
+            after = core.decode_cursor(cursor)
+        except core.CursorError as exc:
+            raise InvalidCursorError("cursor is not one this API returned") from exc
+        # Bound with the columns' own types (UTCDateTime stores naive UTC on SQLite).
+        position = tuple_(
+            literal(after.created_at, table.c.created_at.type), literal(after.id, table.c.id.type)
+        )
+        query = query.where(tuple_(table.c.created_at, table.c.id) < position)
+    return query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit + 1)
+
+
+def page_of(rows: Sequence[Any], limit: int, item: Callable[[Any], T]) -> Page[T]:
+    """The page of the (``limit`` + 1) ``rows`` a :func:`page_query` read."""
+    items = [item(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = core.encode_cursor(core.PagePosition(created_at=last.created_at, id=last.id))
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@dataclass(frozen=True, slots=True)
 class _Pending:
     """What finishing a pending inquiry needs, read once (with the enterprise's webhook URL)."""
 
@@ -222,6 +300,39 @@ def _select_pending() -> Select[Any]:
     )
 
 
+_SUMMARY_COLUMNS = (
+    _I.id,
+    _I.status,
+    _I.bank_id,
+    _I.purpose,
+    _I.claims,
+    _I.failure_code,
+    _I.match_overall,
+    _I.created_at,
+    _I.expires_at,
+    _I.finished_at,
+    _I.delivered_at,
+    _I.purged_at,
+)
+
+
+def _summary(row: Row[Any]) -> InquirySummary:
+    return InquirySummary(
+        id=row.id,
+        status=row.status,
+        bank_id=row.bank_id,
+        purpose=row.purpose,
+        claims=tuple(row.claims),
+        failure_code=row.failure_code,
+        match_overall=row.match_overall,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        finished_at=row.finished_at,
+        result_read_at=row.delivered_at,
+        purged=row.purged_at is not None,
+    )
+
+
 _INSERT_INQUIRY = insert(_INQUIRIES)
 _SELECT_START = select(
     _I.id, _I.status, _I.expires_at, _I.bank_id, _I.claims, _I.sealed_flow_secrets
@@ -267,7 +378,6 @@ class _FlowSecrets:
 
 
 log = structlog.get_logger("honnin.inquiries")
-T = TypeVar("T")
 
 
 def _aad(inquiry_id: str, name: str) -> bytes:
@@ -497,6 +607,35 @@ class InquiryService:
             match_overall=row.match_overall,
             purged=row.purged_at is not None,
         )
+
+    async def page(
+        self,
+        *,
+        enterprise_id: str,
+        status: str | None = None,
+        bank_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[InquirySummary]:
+        """The enterprise's inquiries, newest first, optionally of one status or bank.
+
+        A listing shows statuses and outcomes only: reading one inquiry is what hands over
+        its data (and records that it was delivered), so listing never does."""
+        conditions = []
+        if status is not None:
+            conditions.append(_I.status == status)
+        if bank_id is not None:
+            conditions.append(_I.bank_id == bank_id)
+        query = page_query(
+            _INQUIRIES,
+            _SUMMARY_COLUMNS,
+            enterprise_id=enterprise_id,
+            conditions=conditions,
+            cursor=cursor,
+            limit=limit,
+        )
+        rows = await self._database.read(lambda connection: list(connection.execute(query)))
+        return page_of(rows, limit, _summary)
 
     async def _mark_delivered(self, row: Row[Any], result: Mapping[str, Any]) -> None:
         """The first time the enterprise reads the data is when it was delivered; of two

@@ -10,6 +10,11 @@ the lease ends: delivery is at least once, and receivers deduplicate on ``webhoo
 
 Sending goes through :class:`honnin.http_client.OutboundHttp`; only the receiver's status
 counts and its body is never read.
+
+Enterprises see their deliveries (:meth:`WebhookDispatcher.page`) and may ask for one that
+died, or was delivered, to be sent again (:meth:`WebhookDispatcher.redeliver`): it becomes
+due at once with a fresh retry schedule and the same ``webhook-id``, so a receiver that
+already has it can tell.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
@@ -28,8 +34,9 @@ from honnin.contracts.models import Enterprise
 from honnin.db import Database, GuardedWrite, NewRow, new_rows
 from honnin.http_client import Answer, TransportError
 from honnin.inquiries import core
+from honnin.inquiries.errors import WebhookDeliveryNotFoundError, WebhookDeliveryPendingError
 from honnin.inquiries.models import WebhookDelivery
-from honnin.inquiries.service import EventSink, NullEventSink
+from honnin.inquiries.service import EventSink, NullEventSink, Page, page_of, page_query
 
 # How long a claimed delivery is left to its dispatcher before another may take it. It
 # outlasts a send (webhook_timeout_seconds, at most 60 s, bounds the wait for a pooled
@@ -117,6 +124,57 @@ _RECORD = update(_D).where(
     _D.c.next_attempt_at == bindparam("b_lease"),
 )
 
+_VIEW_COLUMNS = (
+    _D.c.id,
+    _D.c.object_id,
+    _D.c.event_type,
+    _D.c.status,
+    _D.c.attempts,
+    _D.c.next_attempt_at,
+    _D.c.last_error,
+    _D.c.created_at,
+    _D.c.delivered_at,
+)
+_SELECT_ONE = select(*_VIEW_COLUMNS).where(
+    _D.c.id == bindparam("b_id"), _D.c.enterprise_id == bindparam("b_enterprise_id")
+)
+# Only a delivery no dispatcher holds or will try again: a pending one may be in flight.
+_REQUEUE = update(_D).where(
+    _D.c.id == bindparam("b_id"),
+    _D.c.enterprise_id == bindparam("b_enterprise_id"),
+    _D.c.status.in_([core.DELIVERY_DELIVERED, core.DELIVERY_DEAD]),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """A webhook delivery as its enterprise sees it (the payload is the webhook itself)."""
+
+    id: str
+    object_id: str
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+def _view(row: Row[Any]) -> DeliveryView:
+    return DeliveryView(
+        id=row.id,
+        object_id=row.object_id,
+        event_type=row.event_type,
+        status=row.status,
+        attempts=row.attempts,
+        # Only a pending delivery has a next attempt; a finished one keeps its last lease.
+        next_attempt_at=row.next_attempt_at if row.status == core.DELIVERY_PENDING else None,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
@@ -141,7 +199,9 @@ class WebhookDispatcher:
         master_secret: bytes,
         events: EventSink | None = None,
         max_in_flight: int = MAX_IN_FLIGHT,
+        on_due: Callable[[], None] | None = None,
     ) -> None:
+        self._on_due = on_due
         self._events = events or NullEventSink()
         self.max_in_flight = max_in_flight
         self._database = database
@@ -227,6 +287,69 @@ class WebhookDispatcher:
             else:
                 values["next_attempt_at"] = now + delay
         await self._database.write(GuardedWrite(_RECORD, values, new_rows(event)))
+
+    # -- what the enterprise sees and asks ------------------------------------------------
+
+    async def page(
+        self,
+        *,
+        enterprise_id: str,
+        status: str | None = None,
+        object_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[DeliveryView]:
+        """The enterprise's deliveries newest first, optionally of one status or inquiry."""
+        conditions = []
+        if status is not None:
+            conditions.append(_D.c.status == status)
+        if object_id is not None:
+            conditions.append(_D.c.object_id == object_id)
+        query = page_query(
+            _D,
+            _VIEW_COLUMNS,
+            enterprise_id=enterprise_id,
+            conditions=conditions,
+            cursor=cursor,
+            limit=limit,
+        )
+        rows = await self._database.read(lambda connection: list(connection.execute(query)))
+        return page_of(rows, limit, _view)
+
+    async def redeliver(self, *, enterprise_id: str, delivery_id: str) -> DeliveryView:
+        """Send a dead (or delivered) delivery again: due now, attempts from zero, the
+        same ``webhook-id`` and body. Another enterprise's delivery is a missing one."""
+        now = self._clock.now()
+        values = {
+            "b_id": delivery_id,
+            "b_enterprise_id": enterprise_id,
+            "status": core.DELIVERY_PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": None,
+        }
+        found = await self._database.first(
+            _SELECT_ONE, {"b_id": delivery_id, "b_enterprise_id": enterprise_id}
+        )
+        if found is None:
+            raise WebhookDeliveryNotFoundError(f"no webhook delivery {delivery_id}")
+        event = self._events.event_row(
+            kind="webhook.requeued",
+            object_id=found.object_id,
+            enterprise_id=enterprise_id,
+            outcome="requeued",
+        )
+        if not await self._database.write(GuardedWrite(_REQUEUE, values, new_rows(event))):
+            # Pending: scheduled, retrying or being sent right now.
+            raise WebhookDeliveryPendingError(
+                "this delivery is still pending; it is sent again on its own schedule"
+            )
+        if self._on_due is not None:
+            self._on_due()
+        after = await self._database.first(
+            _SELECT_ONE, {"b_id": delivery_id, "b_enterprise_id": enterprise_id}
+        )
+        return _view(after)
 
     def _event(self, item: Claimed, *, kind: str, outcome: str) -> NewRow | None:
         return self._events.event_row(

@@ -35,6 +35,7 @@ BANK_FETCHED = "bank.fetched"
 DELIVERED = "delivered"
 WEBHOOK_DELIVERED = "webhook.delivered"
 WEBHOOK_FAILED = "webhook.failed"
+WEBHOOK_REQUEUED = "webhook.requeued"
 VERIFICATION_CREATED = "verification.created"
 VERIFICATION_DECIDED = "verification.decided"
 DATA_PURGED = "data.purged"
@@ -50,6 +51,7 @@ KNOWN_KINDS: tuple[str, ...] = (
     DELIVERED,
     WEBHOOK_DELIVERED,
     WEBHOOK_FAILED,
+    WEBHOOK_REQUEUED,
     VERIFICATION_CREATED,
     VERIFICATION_DECIDED,
     DATA_PURGED,
