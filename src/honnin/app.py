@@ -48,7 +48,7 @@ from honnin.inquiries.service import (
     InquiryService,
     ReceiptIssuer,
 )
-from honnin.inquiries.webhooks import WebhookDispatcher
+from honnin.inquiries.webhooks import WebhookDispatcher, WebhookKeys
 from honnin.inquiries.worker import DeliveryLoop, MaintenanceLoop
 from honnin.ledger.api import router as ledger_router
 from honnin.ledger.service import build_ledger_service
@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         guard=gateway.bank_flow,
         admission=gateway,
         receipts=trace,
+        audit=audit,
     )
     ledger = build_ledger_service(settings=settings, database=database, clock=clock)
     verifications = create_verification_service(
@@ -198,6 +199,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         connector=broker.connector,
         inquiries=broker.inquiries,
         webhooks=broker.dispatcher,
+        webhook_keys=broker.keys,
         maintenance=broker.maintenance,
         deliveries=broker.deliveries,
         bank_connections=BankConnectionService(
@@ -267,6 +269,7 @@ class _Broker:
     connector: BankConnector
     inquiries: InquiryService
     dispatcher: WebhookDispatcher
+    keys: WebhookKeys
     maintenance: MaintenanceLoop
     deliveries: DeliveryLoop
     webhook_http: OutboundHttp
@@ -298,6 +301,7 @@ def _build_broker(
     guard: BankGuard,
     admission: Admission,
     receipts: ReceiptIssuer,
+    audit: AuditService,
 ) -> _Broker:
     """The bank-inquiry broker: bank connector, use case, webhook outbox, maintenance."""
     connector = BankConnector(
@@ -321,7 +325,6 @@ def _build_broker(
         base_url=settings.base_url,
         consent_ttl=timedelta(seconds=settings.inquiry_consent_ttl_seconds),
         retention=timedelta(hours=settings.inquiry_retention_hours),
-        webhook_master_secret=webhook_secret,
         on_finished=wake.set,
         events=events,
         guard=guard,
@@ -349,6 +352,7 @@ def _build_broker(
         connector=connector,
         inquiries=inquiries,
         dispatcher=dispatcher,
+        keys=WebhookKeys(database=database, clock=clock, master_secret=webhook_secret, audit=audit),
         maintenance=maintenance,
         deliveries=deliveries,
         webhook_http=webhook_http,

@@ -1,4 +1,6 @@
 import base64
+import hashlib
+import hmac
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -114,3 +116,36 @@ def test_a_well_formed_but_foreign_cursor_is_an_error(value: object) -> None:
     text = base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
     with pytest.raises(core.CursorError):
         core.decode_cursor(text)
+
+
+def test_the_previous_key_signs_until_its_overlap_ends_and_not_at_that_instant() -> None:
+    until = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    state = core.WebhookKeyState(version=3, previous_version=2, previous_valid_until=until)
+    assert state.signing_versions(until - timedelta(microseconds=1)) == (3, 2)
+    assert state.signing_versions(until) == (3,)
+    assert core.WebhookKeyState().signing_versions(until) == (0,)
+
+
+@given(keys=st.lists(st.binary(min_size=1, max_size=64), min_size=1, max_size=4, unique=True))
+def test_a_signature_header_verifies_with_each_of_its_keys_and_no_other(keys: list[bytes]) -> None:
+    body, now = b'{"type":"bank_inquiry.finished"}', 1_800_000_000
+    header = core.signature_header(secrets=keys, message_id="msg_1", timestamp=now, body=body)
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now), "webhook-signature": header}
+    assert len(header.split()) == len(keys)
+    for key in keys:
+        assert core.verify_webhook(secret=key, headers=headers, body=body, now=now)
+    assert not core.verify_webhook(
+        secret=b"".join(keys) + b"x", headers=headers, body=body, now=now
+    )
+
+
+def test_the_never_rotated_key_is_the_one_issued_before_rotation_existed() -> None:
+    # Receivers configured before rotation existed keep verifying: version 0 is the old
+    # derivation, HMAC-SHA256(master, "webhook:<enterprise id>").
+    master, enterprise = b"deployment secret", "ent_1"
+    legacy = hmac.new(master, b"webhook:ent_1", hashlib.sha256).digest()
+    assert core.enterprise_webhook_secret(master, enterprise) == legacy
+    assert core.enterprise_webhook_secret(master, enterprise, 0) == legacy
+    rotated = {core.enterprise_webhook_secret(master, enterprise, v) for v in range(1, 4)}
+    assert len(rotated) == 3
+    assert legacy not in rotated

@@ -4,6 +4,7 @@ through ``/broker/start/{token}`` to their bank and come back to ``/broker/callb
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -28,9 +29,10 @@ from honnin.inquiries.schemas import (
     WebhookDeliveryOut,
     WebhookDeliveryPage,
     WebhookSecretOut,
+    WebhookSecretRotate,
 )
 from honnin.inquiries.service import InquiryService
-from honnin.inquiries.webhooks import DeliveryView, WebhookDispatcher
+from honnin.inquiries.webhooks import DeliveryView, WebhookDispatcher, WebhookKeys, WebhookKeyView
 
 router = APIRouter(prefix="/v1", tags=["bank inquiries"])
 broker_router = APIRouter(prefix="/broker", tags=["user-facing pages"], include_in_schema=False)
@@ -55,6 +57,14 @@ async def webhook_dispatcher(request: Request) -> WebhookDispatcher:
 
 
 Webhooks = Annotated[WebhookDispatcher, Depends(webhook_dispatcher)]
+
+
+async def webhook_keys(request: Request) -> WebhookKeys:
+    keys: WebhookKeys = request.app.state.webhook_keys
+    return keys
+
+
+Keys = Annotated[WebhookKeys, Depends(webhook_keys)]
 Limit = Annotated[int, Query(ge=1, le=100, description="items per page")]
 Cursor = Annotated[
     str | None, Query(max_length=200, description="next_cursor of the previous page")
@@ -148,13 +158,37 @@ async def get_inquiry(
     )
 
 
+def _secret(view: WebhookKeyView) -> WebhookSecretOut:
+    return WebhookSecretOut(
+        secret=view.secret, version=view.version, previous_valid_until=view.previous_valid_until
+    )
+
+
 @router.get("/webhook-secret", response_model=WebhookSecretOut)
 async def webhook_secret(
-    inquiries: Inquiries,
+    keys: Keys,
     principal: Annotated[Principal, Depends(require_scope("inquiries:read"))],
 ) -> WebhookSecretOut:
     """The key that signs your webhooks (Standard Webhooks, ``whsec_`` form)."""
-    return WebhookSecretOut(secret=inquiries.webhook_secret(principal.enterprise_id))
+    return _secret(await keys.current(principal.enterprise_id))
+
+
+@router.post("/webhook-secret/rotate", response_model=WebhookSecretOut)
+async def rotate_webhook_secret(
+    keys: Keys,
+    principal: Annotated[Principal, Depends(require_scope("keys:manage"))],
+    body: WebhookSecretRotate | None = None,
+) -> WebhookSecretOut:
+    """A new key signs your webhooks from now on; for ``overlap_seconds`` (a day unless
+    given) they also carry a signature by the previous key, so your receiver can switch
+    without losing a message."""
+    overlap = timedelta(seconds=(body or WebhookSecretRotate()).overlap_seconds)
+    view = await keys.rotate(
+        enterprise_id=principal.enterprise_id,
+        actor=f"client:{principal.client_id}",
+        overlap=overlap,
+    )
+    return _secret(view)
 
 
 def _delivery(view: DeliveryView) -> WebhookDeliveryOut:

@@ -110,9 +110,47 @@ def webhook_payload(
     }
 
 
-def enterprise_webhook_secret(master_secret: bytes, enterprise_id: str) -> bytes:
-    """A per-enterprise signing key derived from the deployment's webhook secret."""
-    return hmac.new(master_secret, f"webhook:{enterprise_id}".encode(), hashlib.sha256).digest()
+def enterprise_webhook_secret(master_secret: bytes, enterprise_id: str, version: int = 0) -> bytes:
+    """A per-enterprise signing key derived from the deployment's webhook secret; each
+    rotation moves the enterprise to the next ``version`` (0: never rotated)."""
+    label = f"webhook:{enterprise_id}" if version == 0 else f"webhook:{enterprise_id}:v{version}"
+    return hmac.new(master_secret, label.encode(), hashlib.sha256).digest()
+
+
+# How long a rotated-out webhook key may go on signing: at most a week, so the previous
+# key never lives on as a second permanent one.
+MAX_ROTATION_OVERLAP: Final = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookKeyState:
+    """Which of an enterprise's webhook keys sign: ``version``, and until
+    ``previous_valid_until`` also ``previous_version`` (the rotation's overlap)."""
+
+    version: int = 0
+    previous_version: int | None = None
+    previous_valid_until: datetime | None = None
+
+    def signing_versions(self, now: datetime) -> tuple[int, ...]:
+        """The current version first, then the previous one while its overlap lasts."""
+        if (
+            self.previous_version is not None
+            and self.previous_valid_until is not None
+            and now < self.previous_valid_until
+        ):
+            return (self.version, self.previous_version)
+        return (self.version,)
+
+
+def signature_header(
+    *, secrets: Iterable[bytes], message_id: str, timestamp: int, body: bytes
+) -> str:
+    """``webhook-signature`` with one ``v1,`` signature per key, space-separated: a
+    receiver accepts the message when any of them verifies (Standard Webhooks)."""
+    return " ".join(
+        sign_webhook(secret=secret, message_id=message_id, timestamp=timestamp, body=body)
+        for secret in secrets
+    )
 
 
 def display_secret(secret: bytes) -> str:

@@ -71,3 +71,19 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class WebhookKey(Base):
+    """Which derived key signs an enterprise's webhooks; no row: version 0, never rotated.
+
+    Only versions are stored: each key is derived from the deployment's webhook secret
+    (:func:`honnin.inquiries.core.enterprise_webhook_secret`), so this table holds nothing
+    secret."""
+
+    __tablename__ = "webhook_keys"
+
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    previous_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    previous_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    rotated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field
 
+from honnin.inquiries.core import MAX_ROTATION_OVERLAP
 from honnin.schema_base import PurposeText, StrictModel
 
 CLAIM_NAMES = (
@@ -73,6 +74,19 @@ class InquiryOut(BaseModel):
 class WebhookSecretOut(BaseModel):
     secret: str
     scheme: str = "standard-webhooks v1 (HMAC-SHA256)"
+    version: int = Field(description="0 until the first rotation, then one more each time")
+    previous_valid_until: datetime | None = Field(
+        description="while set, webhooks are also signed with the previous key, until then"
+    )
+
+
+class WebhookSecretRotate(StrictModel):
+    overlap_seconds: int = Field(
+        default=86400,
+        ge=0,
+        le=int(MAX_ROTATION_OVERLAP.total_seconds()),
+        description="how long webhooks also carry a signature by the previous key",
+    )
 
 
 InquiryStatus = Literal["pending_consent", "completed", "denied", "expired", "failed"]

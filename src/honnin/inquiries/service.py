@@ -402,7 +402,6 @@ class InquiryService:
         base_url: str,
         consent_ttl: timedelta,
         retention: timedelta,
-        webhook_master_secret: bytes,
         events: EventSink | None = None,
         guard: BankGuard | None = None,
         on_finished: Callable[[], None] | None = None,
@@ -421,7 +420,6 @@ class InquiryService:
         self._base_url = base_url.rstrip("/")
         self._consent_ttl = consent_ttl
         self._retention = retention
-        self._webhook_master_secret = webhook_master_secret
         self._events = events or NullEventSink()
         self._guard = guard or UnguardedBanks()
 
@@ -648,11 +646,6 @@ class InquiryService:
         )
         values = {"b_id": row.id, "b_now": self._clock.now()}
         await self._database.write(GuardedWrite(_MARK_DELIVERED, values, new_rows(event)))
-
-    def webhook_secret(self, enterprise_id: str) -> str:
-        return core.display_secret(
-            core.enterprise_webhook_secret(self._webhook_master_secret, enterprise_id)
-        )
 
     # -- the user's way through the bank ----------------------------------------------------
 

@@ -29,13 +29,14 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, Row, Select, Table, and_, bindparam, select, update
 
+from honnin.audit.service import AuditService
 from honnin.clock import Clock
 from honnin.contracts.models import Enterprise
-from honnin.db import Database, GuardedWrite, NewRow, new_rows
+from honnin.db import Database, GuardedWrite, NewRow, conflict_insert, new_rows
 from honnin.http_client import Answer, TransportError
 from honnin.inquiries import core
 from honnin.inquiries.errors import WebhookDeliveryNotFoundError, WebhookDeliveryPendingError
-from honnin.inquiries.models import WebhookDelivery
+from honnin.inquiries.models import WebhookDelivery, WebhookKey
 from honnin.inquiries.service import EventSink, NullEventSink, Page, page_of, page_query
 
 # How long a claimed delivery is left to its dispatcher before another may take it. It
@@ -47,6 +48,8 @@ MAX_IN_FLIGHT = 32
 
 _D = cast("Table", WebhookDelivery.__table__)
 _ENTERPRISES = cast("Table", Enterprise.__table__)
+_K = cast("Table", WebhookKey.__table__)
+_KEY_COLUMNS = (_K.c.version, _K.c.previous_version, _K.c.previous_valid_until)
 
 
 class WebhookHttp(Protocol):
@@ -86,8 +89,10 @@ def _claim_on_postgresql() -> Select[Any]:
         .returning(*_LEASED)
         .cte("leased")
     )
-    return select(leased, _ENTERPRISES.c.webhook_url).outerjoin(
-        _ENTERPRISES, _ENTERPRISES.c.id == leased.c.enterprise_id
+    return (
+        select(leased, _ENTERPRISES.c.webhook_url, *_KEY_COLUMNS)
+        .outerjoin(_ENTERPRISES, _ENTERPRISES.c.id == leased.c.enterprise_id)
+        .outerjoin(_K, _K.c.enterprise_id == leased.c.enterprise_id)
     )
 
 
@@ -102,8 +107,9 @@ _CLAIM_ON_SQLITE = (
     .returning(_D.c.id)
 )
 _LEASED_WITH_URLS = (
-    select(*_LEASED, _ENTERPRISES.c.webhook_url)
+    select(*_LEASED, _ENTERPRISES.c.webhook_url, *_KEY_COLUMNS)
     .outerjoin(_ENTERPRISES, _ENTERPRISES.c.id == _D.c.enterprise_id)
+    .outerjoin(_K, _K.c.enterprise_id == _D.c.enterprise_id)
     .where(_D.c.id.in_(bindparam("b_ids", expanding=True)))
 )
 
@@ -187,6 +193,7 @@ class Claimed:
     body: bytes
     attempts: int
     lease: datetime
+    keys: core.WebhookKeyState
 
 
 class WebhookDispatcher:
@@ -237,6 +244,7 @@ class WebhookDispatcher:
                 body=json.dumps(row.payload, ensure_ascii=False).encode(),
                 attempts=row.attempts,
                 lease=lease,
+                keys=_key_state(row),
             )
             for row in rows
         ]
@@ -249,14 +257,18 @@ class WebhookDispatcher:
 
     async def _send(self, item: Claimed) -> str | None:
         assert item.url is not None
-        timestamp = int(self._clock.now().timestamp())
-        secret = core.enterprise_webhook_secret(self._master_secret, item.enterprise_id)
+        now = self._clock.now()
+        timestamp = int(now.timestamp())
+        secrets = [
+            core.enterprise_webhook_secret(self._master_secret, item.enterprise_id, version)
+            for version in item.keys.signing_versions(now)
+        ]
         headers = {
             "Content-Type": "application/json",
             "webhook-id": item.id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": core.sign_webhook(
-                secret=secret, message_id=item.id, timestamp=timestamp, body=item.body
+            "webhook-signature": core.signature_header(
+                secrets=secrets, message_id=item.id, timestamp=timestamp, body=item.body
             ),
         }
         try:
@@ -354,4 +366,98 @@ class WebhookDispatcher:
     def _event(self, item: Claimed, *, kind: str, outcome: str) -> NewRow | None:
         return self._events.event_row(
             kind=kind, object_id=item.object_id, enterprise_id=item.enterprise_id, outcome=outcome
+        )
+
+
+def _key_state(row: Row[Any]) -> core.WebhookKeyState:
+    """The key state of a row with :data:`_KEY_COLUMNS` (all None: never rotated)."""
+    if row.version is None:
+        return core.WebhookKeyState()
+    return core.WebhookKeyState(
+        version=row.version,
+        previous_version=row.previous_version,
+        previous_valid_until=row.previous_valid_until,
+    )
+
+
+_SELECT_KEYS = select(*_KEY_COLUMNS).where(_K.c.enterprise_id == bindparam("b_enterprise_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookKeyView:
+    """The key an enterprise verifies its webhooks with (``whsec_`` form)."""
+
+    secret: str
+    version: int
+    previous_valid_until: datetime | None
+
+
+class WebhookKeys:
+    """An enterprise's webhook signing key, and its rotation.
+
+    A rotation moves the enterprise to the next derived key at once; for ``overlap``
+    afterwards every webhook carries a signature by the previous key too (Standard
+    Webhooks' space-separated list), so receivers can switch without losing a message.
+    Only the latest previous key is honoured: a second rotation within the overlap ends
+    the older one's."""
+
+    def __init__(
+        self, *, database: Database, clock: Clock, master_secret: bytes, audit: AuditService
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        self._master_secret = master_secret
+        self._audit = audit
+
+    async def current(self, enterprise_id: str) -> WebhookKeyView:
+        row = await self._database.first(_SELECT_KEYS, {"b_enterprise_id": enterprise_id})
+        state = core.WebhookKeyState() if row is None else _key_state(row)
+        return self._view(enterprise_id, state)
+
+    async def rotate(self, *, enterprise_id: str, actor: str, overlap: timedelta) -> WebhookKeyView:
+        """Move to the next key; the previous one also signs for ``overlap`` (0: not at
+        all). One atomic upsert, so concurrent rotations each move one version on."""
+        if not timedelta(0) <= overlap <= core.MAX_ROTATION_OVERLAP:
+            msg = f"overlap must be between 0 and {core.MAX_ROTATION_OVERLAP}"
+            raise ValueError(msg)
+        now = self._clock.now()
+        until = now + overlap
+        first = conflict_insert(self._database.dialect, _K).values(
+            enterprise_id=enterprise_id,
+            version=1,
+            previous_version=0,
+            previous_valid_until=until,
+            rotated_at=now,
+        )
+        upsert = first.on_conflict_do_update(
+            index_elements=[_K.c.enterprise_id],
+            set_={
+                "version": _K.c.version + 1,
+                "previous_version": _K.c.version,
+                "previous_valid_until": until,
+                "rotated_at": now,
+            },
+        ).returning(*_KEY_COLUMNS)
+        async with self._database.transaction() as session:
+            row = (await session.execute(upsert)).one()
+            state = _key_state(row)
+            await self._audit.record(
+                session,
+                actor=actor,
+                action="webhook_key.rotated",
+                object_type="enterprise",
+                object_id=enterprise_id,
+                details={"version": state.version, "previous_valid_until": until.isoformat()},
+            )
+        return self._view(enterprise_id, state)
+
+    def _view(self, enterprise_id: str, state: core.WebhookKeyState) -> WebhookKeyView:
+        secret = core.enterprise_webhook_secret(self._master_secret, enterprise_id, state.version)
+        previous_until = None
+        if len(state.signing_versions(self._clock.now())) > 1:
+            previous_until = state.previous_valid_until
+        return WebhookKeyView(
+            secret=core.display_secret(secret),
+            version=state.version,
+            previous_valid_until=previous_until,
         )
